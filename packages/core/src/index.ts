@@ -1,1 +1,27 @@
-export {};
+export { fib } from './lib/fib.js';
+export { inlineSession } from './lib/session.js';
+export { Connection, type ConnectionLimits, type SharedState } from './lib/connection.js';
+export {
+  OPTION_NAMES,
+  OPTION_SPECS,
+  OptionError,
+  parseArgs,
+  resolveOptions,
+  usage,
+  type OptionName,
+  type OptionPolicy,
+  type ParsedArgs,
+  type ServerOptions,
+  type StartOptions,
+} from './lib/options.js';
+export { serve, startServer } from './lib/server.js';
+export { runCli, strategyProgram } from './lib/cli.js';
+export {
+  ShutdownTimeoutError,
+  type Engine,
+  type RunningServer,
+  type ServerProgram,
+  type Session,
+  type Strategy,
+} from './lib/strategy.js';
+export { WorkerDiedError, retryOnce } from './lib/retry.js';

@@ -1,0 +1,258 @@
+import type { Socket } from 'node:net';
+import { BAD_REQUEST, BLANK, ERROR_LINES, FibError, OUT_OF_RANGE, formatError, parseRequestBytes } from '@fib/protocol';
+import type { Session } from './strategy.js';
+
+const NEWLINE = 10;
+/** How long a connection we closed may linger half-open before it is destroyed. */
+const CLOSE_LINGER_MS = 1000;
+
+export interface ConnectionLimits {
+  readonly maxN: number;
+  readonly maxLine: number;
+  readonly maxPipeline: number;
+  /** Milliseconds; 0 disables. */
+  readonly idleTimeoutMs: number;
+}
+
+/** Server-wide state a connection shares with the others. */
+export interface SharedState {
+  /** Compute jobs handed to a promise and not settled yet, server-wide. */
+  jobs: number;
+  readonly maxQueue: number;
+  /** A graceful shutdown began: new requests are refused. */
+  draining: boolean;
+  /** Called with a rejection that was not a FibError, so that it is not lost. */
+  readonly report: (error: unknown) => void;
+}
+
+// Why the socket is paused: both must clear before it reads again.
+const PAUSED_PIPELINE = 1;
+const PAUSED_WRITE = 2;
+
+/**
+ * One client connection: bytes in, requests out to the session, answers back
+ * in request order. Answers computed at once are written in one write per
+ * read; answers that arrive later wait in `#slots` until those before them
+ * are ready. The socket is paused, not buffered, when `maxPipeline` requests
+ * are pending or when the client does not read its answers.
+ */
+export class Connection {
+  readonly #socket: Socket;
+  readonly #session: Session;
+  readonly #limits: ConnectionLimits;
+  readonly #shared: SharedState;
+  /** Until the first `\n`, a read that ends without one completes a request (the original clients). */
+  #lineFramed = false;
+  /** Bytes after the last `\n`, at most maxLine of them. */
+  #partial: Buffer | null = null;
+  /** Bytes read but not parsed because the pipeline was full: at most one read's worth. */
+  #held: Buffer | null = null;
+  /** Answers in request order; `undefined` while still computing. */
+  #slots: (string | undefined)[] = [];
+  #head = 0;
+  #paused = 0;
+  /** Nothing more is parsed: the connection ends once its answers are written. */
+  #ending = false;
+  #closed = false;
+
+  constructor(socket: Socket, session: Session, limits: ConnectionLimits, shared: SharedState) {
+    this.#socket = socket;
+    this.#session = session;
+    this.#limits = limits;
+    this.#shared = shared;
+    socket.setNoDelay(true);
+    if (limits.idleTimeoutMs > 0) {
+      socket.setTimeout(limits.idleTimeoutMs, () => {
+        // Waiting for our own answers is not idleness.
+        if (this.#pending === 0) socket.destroy();
+      });
+    }
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('drain', () => this.#unpause(PAUSED_WRITE));
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.#onClose());
+    if (shared.draining) this.drain();
+  }
+
+  /** The socket's close, for whoever counts connections. */
+  get socket(): Socket {
+    return this.#socket;
+  }
+
+  get #pending(): number {
+    return this.#slots.length - this.#head;
+  }
+
+  /** Graceful shutdown: answer what was received, refuse the rest, then close. */
+  drain(): void {
+    if (this.#pending === 0) this.#end();
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#ending) return;
+    if (this.#partial !== null) {
+      chunk = Buffer.concat([this.#partial, chunk]);
+      this.#partial = null;
+    }
+    const out = this.#parse(chunk, 0);
+    if (out !== '') this.#write(out);
+  }
+
+  /** Parses `chunk` from `start`, returns the answers ready to write now. */
+  #parse(chunk: Buffer, start: number): string {
+    const { maxLine, maxPipeline } = this.#limits;
+    let out = '';
+    let newline = chunk.indexOf(NEWLINE, start);
+    while (newline !== -1) {
+      this.#lineFramed = true;
+      if (newline - start > maxLine) return out + this.#tooLong();
+      out = this.#request(chunk, start, newline, out);
+      start = newline + 1;
+      if (this.#ending) return out;
+      if (this.#pending >= maxPipeline) {
+        if (start < chunk.length) this.#held = chunk.subarray(start);
+        this.#pause(PAUSED_PIPELINE);
+        return out;
+      }
+      newline = chunk.indexOf(NEWLINE, start);
+    }
+    const rest = chunk.length - start;
+    if (rest > maxLine) return out + this.#tooLong();
+    if (rest > 0) {
+      if (this.#lineFramed) {
+        // Copied, so that a small remainder does not pin a whole 64 KiB read.
+        this.#partial = Buffer.from(chunk.subarray(start));
+      } else {
+        out = this.#request(chunk, start, chunk.length, out);
+      }
+    }
+    return out;
+  }
+
+  /** Handles one request line; returns `out` with its answer when it is ready and first in line. */
+  #request(chunk: Buffer, start: number, end: number, out: string): string {
+    const n = parseRequestBytes(chunk, start, end, this.#limits.maxN);
+    if (n === BLANK) return out;
+    let answer: string;
+    if (n === BAD_REQUEST) answer = ERROR_LINES.badRequest;
+    else if (n === OUT_OF_RANGE) answer = ERROR_LINES.outOfRange(this.#limits.maxN);
+    else if (this.#shared.draining) answer = ERROR_LINES.shuttingDown;
+    else if (this.#shared.jobs >= this.#shared.maxQueue) answer = ERROR_LINES.busy;
+    else {
+      let value: number | Promise<number>;
+      try {
+        value = this.#session.compute(n);
+      } catch (error) {
+        value = Promise.reject(error);
+      }
+      if (typeof value === 'number') {
+        answer = `${value}\n`;
+      } else {
+        this.#await(value);
+        return out;
+      }
+    }
+    if (this.#pending === 0) return out + answer;
+    this.#slots.push(answer);
+    return out;
+  }
+
+  #await(value: Promise<number>): void {
+    const index = this.#slots.length;
+    this.#slots.push(undefined);
+    const shared = this.#shared;
+    shared.jobs++;
+    value.then(
+      (result) => {
+        shared.jobs--;
+        this.#settle(index, `${result}\n`);
+      },
+      (error: unknown) => {
+        shared.jobs--;
+        if (this.#closed) return;
+        if (error instanceof FibError) {
+          this.#settle(index, formatError(error.code, error.message));
+        } else {
+          shared.report(error);
+          this.#settle(index, ERROR_LINES.internal);
+        }
+      },
+    );
+  }
+
+  #settle(index: number, answer: string): void {
+    if (this.#closed) return;
+    this.#slots[index] = answer;
+    if (index !== this.#head) return;
+    let out = '';
+    const slots = this.#slots;
+    let head = this.#head;
+    while (head < slots.length && slots[head] !== undefined) out += slots[head++];
+    if (head === slots.length) {
+      slots.length = 0;
+      head = 0;
+    }
+    this.#head = head;
+    this.#write(out);
+    // Held bytes first: while draining they are answered `shutting_down` before the close.
+    if (this.#paused & PAUSED_PIPELINE && this.#pending < this.#limits.maxPipeline) this.#resumeHeld();
+    if (this.#pending === 0 && (this.#ending || this.#shared.draining)) this.#end();
+  }
+
+  #resumeHeld(): void {
+    const held = this.#held;
+    this.#held = null;
+    this.#paused &= ~PAUSED_PIPELINE;
+    if (held !== null) {
+      const out = this.#parse(held, 0);
+      if (out !== '') this.#write(out);
+    }
+    if (!(this.#paused & PAUSED_PIPELINE)) this.#unpause(0);
+  }
+
+  #write(out: string): void {
+    if (this.#closed || this.#socket.writableEnded) return;
+    if (!this.#socket.write(out, 'latin1')) this.#pause(PAUSED_WRITE);
+  }
+
+  #pause(reason: number): void {
+    if (this.#paused === 0) this.#socket.pause();
+    this.#paused |= reason;
+  }
+
+  #unpause(reason: number): void {
+    this.#paused &= ~reason;
+    if (this.#paused === 0 && !this.#ending && !this.#closed) this.#socket.resume();
+  }
+
+  /** line_too_long: the error is answered in order, then the connection closes. */
+  #tooLong(): string {
+    this.#ending = true;
+    this.#partial = null;
+    this.#held = null;
+    const answer = ERROR_LINES.lineTooLong(this.#limits.maxLine);
+    if (this.#pending === 0) {
+      queueMicrotask(() => this.#end());
+      return answer;
+    }
+    this.#slots.push(answer);
+    return '';
+  }
+
+  #end(): void {
+    if (this.#closed) return;
+    this.#ending = true;
+    const socket = this.#socket;
+    socket.end();
+    setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
+  }
+
+  #onClose(): void {
+    this.#closed = true;
+    this.#slots = [];
+    this.#head = 0;
+    this.#held = null;
+    this.#partial = null;
+    this.#session.close();
+  }
+}

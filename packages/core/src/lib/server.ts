@@ -1,0 +1,132 @@
+import { createServer, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { ERROR_LINES } from '@fib/protocol';
+import { Connection, type ConnectionLimits, type SharedState } from './connection.js';
+import { resolveOptions, type ServerOptions, type StartOptions } from './options.js';
+import { ShutdownTimeoutError, type Engine, type RunningServer, type Strategy } from './strategy.js';
+
+/**
+ * The scaffold every strategy runs in: listen, admit connections within
+ * --max-connections, frame each one (or hand it to the engine), and shut down
+ * gracefully. Options are the library API's; `startServer` validates them.
+ */
+export async function startServer(strategy: Strategy, options?: StartOptions): Promise<RunningServer> {
+  return serve(strategy, resolveOptions(options, strategy));
+}
+
+/** `startServer` for options already resolved (the CLI). */
+export async function serve(strategy: Strategy, options: ServerOptions): Promise<RunningServer> {
+  const engine = await strategy.create(options);
+  try {
+    return await listen(engine, options);
+  } catch (error) {
+    await engine.close();
+    throw error;
+  }
+}
+
+async function listen(engine: Engine, options: ServerOptions): Promise<RunningServer> {
+  const limits: ConnectionLimits = {
+    maxN: options.maxN,
+    maxLine: options.maxLine,
+    maxPipeline: options.maxPipeline,
+    idleTimeoutMs: options.idleTimeout * 1000,
+  };
+  const shared: SharedState = {
+    jobs: 0,
+    maxQueue: options.maxQueue,
+    draining: false,
+    report: (error) => console.error('fib-server: a compute job failed:', error),
+  };
+  /** Every socket we hold: served, waiting its turn, or adopted by the engine. */
+  const sockets = new Set<Socket>();
+  const served = new Set<Connection>();
+  const waiting: Socket[] = [];
+  const concurrency = engine.concurrency ?? Infinity;
+  let allGone: (() => void) | null = null;
+
+  const forget = (socket: Socket) => {
+    sockets.delete(socket);
+    if (sockets.size === 0) allGone?.();
+  };
+
+  const admit = (socket: Socket) => {
+    if (engine.adopt) {
+      let released = false;
+      engine.adopt(socket, () => {
+        if (!released) {
+          released = true;
+          forget(socket);
+        }
+      });
+      return;
+    }
+    const connection = new Connection(socket, engine.open!(socket), limits, shared);
+    served.add(connection);
+    socket.once('close', () => {
+      served.delete(connection);
+      forget(socket);
+      const next = waiting.shift();
+      if (next !== undefined) admit(next);
+    });
+    socket.resume();
+  };
+
+  // pauseOnConnect: a socket is read only once it is served, and an adopted one
+  // is handed over before a single byte has been read from it.
+  const server = createServer({ pauseOnConnect: true, noDelay: true }, (socket) => {
+    if (sockets.size >= options.maxConnections || shared.draining) {
+      socket.on('error', () => socket.destroy());
+      socket.end(shared.draining ? ERROR_LINES.shuttingDown : ERROR_LINES.tooManyConnections);
+      return;
+    }
+    sockets.add(socket);
+    if (served.size < concurrency) {
+      admit(socket);
+    } else {
+      // Waits unread until a served connection closes; a waiting client that
+      // gives up is only noticed when its turn comes.
+      socket.on('error', () => socket.destroy());
+      waiting.push(socket);
+    }
+  });
+  server.listen({ host: options.host, port: options.port });
+  await Promise.race([
+    once(server, 'listening'),
+    once(server, 'error').then(([error]) => {
+      throw error;
+    }),
+  ]);
+  const bound = server.address();
+  if (bound === null || typeof bound === 'string') throw new Error('the server is not bound to a TCP port');
+  const address = Object.freeze({ host: bound.address, port: bound.port });
+
+  let closing: Promise<void> | null = null;
+  const close = () => {
+    closing ??= shutdown();
+    return closing;
+  };
+
+  async function shutdown(): Promise<void> {
+    shared.draining = true;
+    server.close();
+    for (const socket of waiting.splice(0)) {
+      socket.end(ERROR_LINES.shuttingDown);
+      forget(socket);
+    }
+    for (const connection of served) connection.drain();
+    engine.drain?.();
+    const drained = sockets.size === 0 || await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), options.shutdownTimeout * 1000);
+      allGone = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
+    for (const socket of sockets) socket.destroy();
+    await engine.close();
+    if (!drained) throw new ShutdownTimeoutError(options.shutdownTimeout);
+  }
+
+  return { address, close };
+}
