@@ -8,7 +8,7 @@
 // so each published package carries only its own code.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, lstatSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,6 +60,14 @@ for (const dir of workspaces) {
       symlinkSync(relative(binDir, join(root, 'node_modules', pkg.name, file)), link);
     }
   }
+}
+
+// Every published tarball carries the license: npm always packs a package's
+// own LICENSE, so copy the root one next to each package.json (gitignored
+// there). Private workspaces are never published and get none.
+for (const dir of workspaces) {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  if (!pkg.private) copyFileSync(join(root, 'LICENSE'), join(dir, 'LICENSE'));
 }
 
 function lstatExists(path) {
