@@ -1,0 +1,102 @@
+import { connect, type Socket } from 'node:net';
+import { once } from 'node:events';
+
+/** How long a test waits for one answer line before it fails (fib(35) takes well under this). */
+const LINE_TIMEOUT_MS = 20_000;
+
+/**
+ * A byte-level client for tests: writes exactly what it is given and reads
+ * answer lines, so a test controls how the stream is split.
+ */
+export class RawClient {
+  readonly socket: Socket;
+  #buffer = '';
+  #lines: string[] = [];
+  #waiters: (() => void)[] = [];
+  #ended = false;
+  readonly closed: Promise<void>;
+
+  private constructor(socket: Socket) {
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      this.#buffer += chunk;
+      let newline = this.#buffer.indexOf('\n');
+      while (newline !== -1) {
+        this.#lines.push(this.#buffer.slice(0, newline));
+        this.#buffer = this.#buffer.slice(newline + 1);
+        newline = this.#buffer.indexOf('\n');
+      }
+      this.#wake();
+    });
+    // A reset is a normal way for a test server to go: it shows as the end of the stream.
+    socket.on('error', () => {});
+    this.closed = new Promise((resolve) => socket.once('close', () => {
+      this.#ended = true;
+      this.#wake();
+      resolve();
+    }));
+  }
+
+  static async connect(port: number, host = '127.0.0.1'): Promise<RawClient> {
+    const socket = connect({ port, host });
+    await once(socket, 'connect');
+    return new RawClient(socket);
+  }
+
+  write(data: string | Buffer): Promise<void> {
+    return new Promise((resolve, reject) => this.socket.write(data, (error) => (error ? reject(error) : resolve())));
+  }
+
+  /** The next answer line, or null once the server closed the connection with no more lines. */
+  async line(timeoutMs = LINE_TIMEOUT_MS): Promise<string | null> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#lines.length === 0) {
+      if (this.#ended) return null;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no answer line within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.#lines.shift()!;
+  }
+
+  async lines(count: number, timeoutMs = LINE_TIMEOUT_MS): Promise<(string | null)[]> {
+    const result: (string | null)[] = [];
+    for (let i = 0; i < count; i++) result.push(await this.line(timeoutMs));
+    return result;
+  }
+
+  /** Sends one request line and returns its answer. */
+  async ask(request: string): Promise<string | null> {
+    await this.write(`${request}\n`);
+    return this.line();
+  }
+
+  /** Bytes received after the last complete line. */
+  get rest(): string {
+    return this.#buffer;
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  end(): void {
+    this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  #wake(): void {
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+}

@@ -1,0 +1,119 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+
+/** How long a bin may take to print its ready line before a test gives up. */
+const READY_TIMEOUT_MS = 20_000;
+
+/** The file a package's bin runs, resolved as npm would (through node_modules). */
+export function binPath(pkg: string, bin: string): string {
+  const manifest = require.resolve(`${pkg}/package.json`);
+  const { bin: bins } = JSON.parse(readFileSync(manifest, 'utf8')) as { bin?: Record<string, string> };
+  const file = bins?.[bin];
+  if (file === undefined) throw new Error(`${pkg} has no bin named ${bin}`);
+  return join(dirname(manifest), file);
+}
+
+export interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** A bin run as a child process. */
+export interface BinRun {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Everything printed so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<Exit>;
+  /** Resolves with the first stderr/stdout text matching `pattern`. */
+  waitFor(pattern: RegExp, stream?: 'stdout' | 'stderr', timeoutMs?: number): Promise<string>;
+}
+
+/** Runs a bin with node (no shell), collecting its output. */
+export function runBin(pkg: string, bin: string, args: readonly string[], env?: NodeJS.ProcessEnv): BinRun {
+  const child = spawn(process.execPath, [binPath(pkg, bin), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
+  const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const waitFor = (pattern: RegExp, stream: 'stdout' | 'stderr' = 'stdout', timeoutMs = READY_TIMEOUT_MS) =>
+    new Promise<string>((resolve, reject) => {
+      const source = stream === 'stdout' ? child.stdout! : child.stderr!;
+      const check = () => {
+        const text = stream === 'stdout' ? out : err;
+        const match = pattern.exec(text);
+        if (match) {
+          cleanup();
+          resolve(match[0]);
+        }
+      };
+      const onExit = () => {
+        cleanup();
+        reject(new Error(`${bin} exited before printing ${pattern}; stdout: ${out} stderr: ${err}`));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`${bin} did not print ${pattern} within ${timeoutMs} ms; stdout: ${out} stderr: ${err}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        source.off('data', check);
+        child.off('exit', onExit);
+      };
+      source.on('data', check);
+      child.once('exit', onExit);
+      check();
+    });
+  return { child, pid: child.pid!, stdout: () => out, stderr: () => err, exited, waitFor };
+}
+
+/** A server bin, listening. */
+export interface ServerRun extends BinRun {
+  readonly host: string;
+  readonly port: number;
+  /** Sends `signal` (SIGTERM by default) and resolves with the exit. */
+  stop(signal?: NodeJS.Signals): Promise<Exit>;
+}
+
+/** Starts `bin` on a free port and waits for its `listening on HOST:PORT` line. */
+export async function startBin(
+  pkg: string,
+  bin: string,
+  args: readonly string[] = [],
+  env?: NodeJS.ProcessEnv,
+): Promise<ServerRun> {
+  const run = runBin(pkg, bin, ['--port', '0', ...args], env);
+  let line: string;
+  try {
+    line = await run.waitFor(/listening on \S+:\d+/);
+  } catch (error) {
+    run.child.kill('SIGKILL');
+    throw error;
+  }
+  const address = line.slice('listening on '.length);
+  const colon = address.lastIndexOf(':');
+  const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
+  const port = Number(address.slice(colon + 1));
+  const stop = (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill(signal);
+    return run.exited;
+  };
+  return { ...run, host, port, stop };
+}
+
+/** Ensures a server started by a test is gone at the end, whatever happened. */
+export async function killIfRunning(run: BinRun | undefined): Promise<void> {
+  if (run === undefined || run.child.exitCode !== null || run.child.signalCode !== null) return;
+  run.child.kill('SIGKILL');
+  await run.exited;
+}
