@@ -25,3 +25,11 @@ export {
   type Strategy,
 } from './lib/strategy.js';
 export { WorkerDiedError, retryOnce } from './lib/retry.js';
+export {
+  WORKER_FAULT_ENV,
+  WORKER_FAULT_KINDS,
+  enactWorkerFault,
+  workerFaultPlan,
+  type WorkerFault,
+  type WorkerFaultPlan,
+} from './lib/fault.js';

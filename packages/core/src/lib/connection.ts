@@ -94,8 +94,13 @@ export class Connection {
       chunk = Buffer.concat([this.#partial, chunk]);
       this.#partial = null;
     }
-    const out = this.#parse(chunk, 0);
+    this.#flush(this.#parse(chunk, 0));
+  }
+
+  /** Writes answers ready now; ends the connection if it was refused (line_too_long) and is all answered. */
+  #flush(out: string): void {
     if (out !== '') this.#write(out);
+    if (this.#ending && this.#pending === 0) this.#end();
   }
 
   /** Parses `chunk` from `start`, returns the answers ready to write now. */
@@ -203,10 +208,7 @@ export class Connection {
     const held = this.#held;
     this.#held = null;
     this.#paused &= ~PAUSED_PIPELINE;
-    if (held !== null) {
-      const out = this.#parse(held, 0);
-      if (out !== '') this.#write(out);
-    }
+    if (held !== null) this.#flush(this.#parse(held, 0));
     if (!(this.#paused & PAUSED_PIPELINE)) this.#unpause(0);
   }
 
@@ -231,10 +233,7 @@ export class Connection {
     this.#partial = null;
     this.#held = null;
     const answer = ERROR_LINES.lineTooLong(this.#limits.maxLine);
-    if (this.#pending === 0) {
-      queueMicrotask(() => this.#end());
-      return answer;
-    }
+    if (this.#pending === 0) return answer;
     this.#slots.push(answer);
     return '';
   }
