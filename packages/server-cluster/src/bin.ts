@@ -1,2 +1,5 @@
 #!/usr/bin/env node
-export {};
+import { runCli } from '@fib/core';
+import { program } from './index.js';
+
+await runCli(program, new URL('../package.json', import.meta.url));
