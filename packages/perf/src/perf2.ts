@@ -1,2 +1,4 @@
 #!/usr/bin/env node
-export {};
+import { main, PERF2 } from './lib/cli.js';
+
+process.exitCode = await main(PERF2);
