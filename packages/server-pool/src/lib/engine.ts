@@ -1,0 +1,107 @@
+import { setMaxListeners } from 'node:events';
+import { Piscina } from 'piscina';
+import {
+  WorkerDiedError,
+  retryOnce,
+  workerFaultPlan,
+  type Engine,
+  type ServerOptions,
+  type Session,
+  type WorkerFaultPlan,
+} from '@fib/core';
+import type { PoolTask } from './task.js';
+
+/** Built by esbuild beside this module's bundle (see scripts/build.mjs). */
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+
+/**
+ * fib does not allocate; a thread that grows past this is broken, and
+ * ending it (it is replaced, its job retried) beats letting it take the
+ * process down.
+ */
+const WORKER_HEAP_LIMIT_MB = 64;
+
+type Pool = Piscina<PoolTask, number>;
+
+/**
+ * The futures-style strategy: every request is `await pool.run(n)` on a
+ * piscina pool of exactly `--workers` threads that never idle out, so a
+ * request costs one message round trip and no thread start.
+ */
+export async function createPoolEngine(options: ServerOptions): Promise<Engine> {
+  const faults = workerFaultPlan();
+  const pool: Pool = new Piscina<PoolTask, number>({
+    filename: WORKER_URL.href,
+    // A fixed size: piscina's defaults start threads on demand and end them
+    // when idle (idleTimeout 0), which puts thread starts on the hot path.
+    minThreads: options.workers,
+    maxThreads: options.workers,
+    idleTimeout: Infinity,
+    // Admission is --max-queue's job, in @fib/core; piscina's queue only orders.
+    maxQueue: Infinity,
+    // Per-task timing histograms are not read by anyone.
+    recordTiming: false,
+    resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_LIMIT_MB },
+  });
+  // Piscina emits 'error' for a thread that fails while it holds no task;
+  // without a listener that would crash the server. The thread is replaced.
+  pool.on('error', (error: unknown) => {
+    console.error('fib-server-pool: a pool thread failed while idle (it is replaced):', error);
+  });
+  try {
+    // One task per thread: a missing or broken worker entry fails the start,
+    // not the first client, and the ready line means the threads are up.
+    await Promise.all(Array.from({ length: options.workers }, () => pool.run(0)));
+  } catch (error) {
+    await pool.destroy();
+    throw new Error(`the pool's threads did not start: ${(error as Error).message}`, { cause: error });
+  }
+  return {
+    open: () => new PoolSession(pool, faults),
+    close: () => pool.destroy(),
+  };
+}
+
+/**
+ * One connection's view of the pool. Its requests are independent tasks, so
+ * a pipelining client may keep several threads busy; @fib/core writes the
+ * answers back in request order.
+ */
+class PoolSession implements Session {
+  readonly #pool: Pool;
+  readonly #faults: WorkerFaultPlan | null;
+  /** Aborted when the connection is gone: its queued tasks leave the queue. */
+  readonly #abort = new AbortController();
+
+  constructor(pool: Pool, faults: WorkerFaultPlan | null) {
+    this.#pool = pool;
+    this.#faults = faults;
+    // One listener per task in flight, at most --max-pipeline of them: not a leak.
+    setMaxListeners(0, this.#abort.signal);
+  }
+
+  compute(n: number): Promise<number> {
+    return retryOnce(() => this.#run(n));
+  }
+
+  #run(n: number): Promise<number> {
+    const signal = this.#abort.signal;
+    const fault = this.#faults?.take(n);
+    return this.#pool.run(fault === undefined ? n : { fault }, { signal }).catch((error: unknown) => {
+      // The task itself cannot throw (n is validated, the recursion is at
+      // most 78 deep), so a rejection that is not our abort means the thread
+      // died: piscina has already replaced it.
+      if (signal.aborted) throw error;
+      console.error(`fib-server-pool: a pool thread died (${(error as Error).message}); piscina replaces it and its request is retried once`);
+      throw new WorkerDiedError('the pool thread computing this request died', { cause: error });
+    });
+  }
+
+  /**
+   * Queued tasks are dropped. A task already running is ended with its
+   * thread (piscina's abort semantics), which piscina replaces at once.
+   */
+  close(): void {
+    this.#abort.abort();
+  }
+}

@@ -1,0 +1,20 @@
+import { isMainThread, parentPort } from 'node:worker_threads';
+import { enactWorkerFault, fib } from '@fib/core';
+import { MARK, isJob, type AnswerMessage } from './lib/messages.js';
+
+if (isMainThread || parentPort === null) {
+  throw new Error('@fib/server-thread: dist/worker.js is the entry of a connection\'s thread; it runs only inside one');
+}
+const port = parentPort;
+
+// Jobs are computed one at a time in arrival order, so each answer belongs to
+// the oldest job not answered yet: no ids needed.
+port.on('message', (message: unknown) => {
+  if (!isJob(message)) return;
+  if (message.fault !== undefined) {
+    void enactWorkerFault(message.fault);
+    return;
+  }
+  const answer: AnswerMessage = { mark: MARK, value: fib(message.n) };
+  port.postMessage(answer);
+});
