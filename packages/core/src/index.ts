@@ -33,3 +33,4 @@ export {
   type WorkerFault,
   type WorkerFaultPlan,
 } from './lib/fault.js';
+export { setUpChildProcess } from './lib/child.js';

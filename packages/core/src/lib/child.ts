@@ -1,0 +1,42 @@
+import { Worker } from 'node:worker_threads';
+
+/** Exit code of a child entry started by hand, as for a wrong command line. */
+const EXIT_WRONG_CONTEXT = 2;
+/**
+ * How often a child checks that its parent is alive while its main thread may
+ * be busy: a fib(40) keeps the event loop blocked for about a second, a
+ * fib(70) for hours, so the 'disconnect' event alone cannot be relied on.
+ */
+const PARENT_POLL_MS = 250;
+
+// The watchdog runs in its own thread: it keeps watching while the child's
+// main thread computes. Plain CommonJS, as `eval` workers take.
+const WATCHDOG = `
+const { workerData } = require('node:worker_threads');
+setInterval(() => {
+  if (process.ppid !== workerData.ppid) process.kill(process.pid, 'SIGKILL');
+}, workerData.pollMs);
+`;
+
+/**
+ * The first thing a worker-process entry file does. It refuses to run without
+ * an IPC channel (someone started the file by hand) or outside the runtime
+ * that should have started it (`expected`), and ties the child's life to its
+ * parent's:
+ * - 'disconnect' (the parent closed the channel, or died, even by SIGKILL): exit;
+ * - a watchdog thread notices the parent is gone even while the main thread
+ *   is stuck in a long computation, and kills the child;
+ * - SIGINT is ignored: a terminal's Ctrl-C reaches the whole process group, and
+ *   the parent, which is draining, decides when its children stop (SIGTERM).
+ */
+export function setUpChildProcess(entry: string, expected = true): void {
+  if (typeof process.send !== 'function' || !expected) {
+    process.stderr.write(`${entry}: this file is a worker process entry; a fib server starts it over IPC, not by hand\n`);
+    process.exit(EXIT_WRONG_CONTEXT);
+  }
+  process.on('disconnect', () => process.exit(0));
+  process.on('SIGINT', () => {});
+  const watchdog = new Worker(WATCHDOG, { eval: true, workerData: { ppid: process.ppid, pollMs: PARENT_POLL_MS } });
+  // The watchdog must never be what keeps a child alive.
+  watchdog.unref();
+}
