@@ -1,0 +1,46 @@
+// The smallest client of the fib protocol, independent of @fib/protocol on
+// purpose: the registry test must judge the published servers with nothing
+// taken from the code under test.
+import { connect } from 'node:net';
+
+export function openLineClient({ host, port, timeoutMs }) {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port });
+    const lines = [];
+    const waiting = [];
+    let buffered = '';
+    let failure;
+    socket.setEncoding('utf8');
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer from ${host}:${port} within ${timeoutMs / 1000} s`)));
+    socket.on('data', (chunk) => {
+      buffered += chunk;
+      let newline;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        lines.push(buffered.slice(0, newline));
+        buffered = buffered.slice(newline + 1);
+      }
+      while (lines.length && waiting.length) waiting.shift().resolve(lines.shift());
+    });
+    const settleAll = (error) => {
+      failure ??= error;
+      while (waiting.length) waiting.shift().reject(failure);
+    };
+    socket.on('error', (error) => settleAll(error));
+    socket.on('close', () => settleAll(new Error(`${host}:${port} closed the connection`)));
+    socket.once('connect', () =>
+      resolve({
+        /** Writes `payload` as is (no terminator added) and resolves with the next answer line. */
+        request(payload) {
+          if (failure) return Promise.reject(failure);
+          socket.write(payload);
+          if (lines.length) return Promise.resolve(lines.shift());
+          return new Promise((res, rej) => waiting.push({ resolve: res, reject: rej }));
+        },
+        close() {
+          socket.end();
+        },
+      }),
+    );
+    socket.once('error', reject);
+  });
+}
