@@ -198,8 +198,10 @@ export class Connection {
 
   #onRead(nread: number): boolean {
     const run = this.#run;
-    // Answers after the run stopped (or before it began) are not counted.
-    if (run.phase !== Phase.Measure && run.phase !== Phase.Warmup) return true;
+    // Answers after the run stopped are not counted. Bytes that arrive while
+    // other connections are still opening are read: with nothing in flight
+    // they are a protocol violation, and a server's "ERR busy" greeting shows.
+    if (run.phase === Phase.Stopped) return true;
     const now = performance.now();
     const buf = READ_BUFFER;
     let value = this.#value;

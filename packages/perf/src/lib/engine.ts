@@ -24,9 +24,9 @@ export function expectedFib(n: number): number {
 /**
  * Runs one load test and resolves with its result. It never rejects for what
  * the server does (refused connections, resets, ERR or wrong answers are
- * counted in the result); it throws only for invalid options.
+ * counted in the result); it rejects only for invalid options (a TypeError or RangeError naming `options.x`).
  */
-export function runLoad(options: LoadOptions = {}, defaults: { n?: number } = {}): Promise<LoadResult> {
+export async function runLoad(options: LoadOptions = {}, defaults: { n?: number } = {}): Promise<LoadResult> {
   const resolved = resolveOptions(options, defaults);
   return new Run(resolved, options).start();
 }

@@ -1,0 +1,202 @@
+// fib-perf1 and fib-perf2 as commands: flags, output, exit codes.
+import test from 'ava';
+import { binPath, runBin, version } from './helpers/bins.js';
+import { freePort, naiveFib, startServer } from './helpers/servers.js';
+
+test('--help prints the usage with every flag and exits 0', async (t) => {
+  for (const name of ['fib-perf1', 'fib-perf2'] as const) {
+    const run = await runBin(name, ['--help']);
+    t.is(run.code, 0);
+    t.regex(run.stdout, new RegExp(`^Usage: ${name} \\[options\\]`));
+    for (const flag of ['host', 'port', 'n', 'connections', 'pipeline', 'duration', 'requests', 'rate', 'warmup', 'json', 'quiet', 'help']) {
+      t.true(run.stdout.includes(`--${flag}`), `${name} --help lacks --${flag}`);
+    }
+    t.is(run.stderr, '');
+  }
+});
+
+test('--version prints the package version', async (t) => {
+  const run = await runBin('fib-perf2', ['--version']);
+  t.is(run.code, 0);
+  t.is(run.stdout, `${version}\n`);
+});
+
+test('bad usage exits 2 with a one-line reason and the usage on stderr', async (t) => {
+  const cases: [string[], string][] = [
+    [['--bogus'], "Unknown option '--bogus'"],
+    [['--pipeline', '0'], '--pipeline must be an integer from 1 to 65536 (got 0)'],
+    [['--n', '79'], '--n must be an integer from 0 to 78 (got 79)'],
+    [['--duration', 'abc'], '--duration must be a number (got "abc")'],
+    [['--requests', '2.5'], '--requests must be an integer from 1 to'],
+    [['--port', '70000'], '--port must be an integer from 1 to 65535 (got 70000)'],
+    [['--port'], "Option '--port <value>' argument missing"],
+    [['--rate', '-5'], "Option '--rate' argument is ambiguous"],
+    [['--host', ''], '--host must not be empty'],
+    [['extra'], "Unexpected argument 'extra'"],
+  ];
+  await Promise.all(cases.map(async ([args, message]) => {
+    const run = await runBin('fib-perf2', args);
+    t.is(run.code, 2, args.join(' '));
+    t.is(run.stdout, '');
+    t.true(run.stderr.startsWith(`fib-perf2: `), run.stderr);
+    t.true(run.stderr.split('\n')[0]!.includes(message), `${args.join(' ')}: ${run.stderr.split('\n')[0]}`);
+    t.true(run.stderr.includes('Usage: fib-perf2'));
+  }));
+});
+
+test('fib-perf2 --json prints one summary object on stdout and nothing else', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.close());
+  const run = await runBin('fib-perf2', ['--port', String(server.port), '--requests', '300', '--pipeline', '16', '--connections', '2', '--json']);
+  t.is(run.code, 0, run.stderr);
+  const lines = run.stdout.trim().split('\n');
+  t.is(lines.length, 1);
+  const result = JSON.parse(lines[0]!);
+  t.is(result.tool, 'fib-perf2');
+  t.is(result.version, version);
+  t.is(result.stopReason, 'requests');
+  t.is(result.requests.ok, 300);
+  t.deepEqual(result.options, { n: 1, connections: 2, pipeline: 16, duration: null, requests: 300, rate: null, warmup: 0 });
+  t.is(server.requests, 300);
+});
+
+test('fib-perf1 prints the seconds of every answer, then the summary', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.close());
+  const run = await runBin('fib-perf1', ['--port', String(server.port), '--requests', '4', '--n', '15']);
+  t.is(run.code, 0, run.stderr);
+  const lines = run.stdout.split('\n');
+  for (const line of lines.slice(0, 4)) t.regex(line, /^\d+\.\d{6}$/);
+  t.regex(lines[4]!, /^fib-perf1: 127\.0\.0\.1:\d+, n=15, 1 connection, pipeline 1, closed loop$/);
+  t.regex(run.stdout, /requests {3}4 ok, 0 failed, 0 unanswered at stop/);
+  t.regex(run.stdout, /latency {4}mean .+, p50 .+, p90 .+, p99 .+, p99\.9 .+, max .+/);
+  t.deepEqual(server.ns, [15, 15, 15, 15]);
+});
+
+test('fib-perf1 asks for fib(30) by default', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.close());
+  const run = await runBin('fib-perf1', ['--port', String(server.port), '--requests', '1', '--quiet']);
+  t.is(run.code, 0, run.stderr);
+  t.deepEqual(server.ns, [30]);
+});
+
+test('fib-perf2 prints "N reqs/sec" once a second, then the summary', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.close());
+  const run = await runBin('fib-perf2', ['--port', String(server.port), '--duration', '1.3']);
+  t.is(run.code, 0, run.stderr);
+  const [first] = run.stdout.split('\n');
+  t.regex(first!, /^\d+ reqs\/sec$/);
+  t.regex(run.stdout, /measured {3}1\.\d\d s \(stopped: duration\)/);
+  t.regex(run.stdout, /rate {7}\d+ reqs\/sec mean, \d+ peak/);
+});
+
+test('--quiet keeps only the summary; with --json, progress goes to stderr', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.close());
+  const quiet = await runBin('fib-perf1', ['--port', String(server.port), '--requests', '3', '--n', '5', '--quiet']);
+  t.is(quiet.code, 0);
+  t.regex(quiet.stdout, /^fib-perf1: /);
+  const json = await runBin('fib-perf1', ['--port', String(server.port), '--requests', '3', '--n', '5', '--json']);
+  t.is(json.code, 0);
+  t.is(JSON.parse(json.stdout).requests.ok, 3);
+  t.is(json.stderr.trim().split('\n').length, 3);
+  t.regex(json.stderr, /^\d+\.\d{6}\n/);
+});
+
+test('--host, --rate and --warmup reach the engine', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.close());
+  const run = await runBin('fib-perf2', [
+    '--host', 'localhost', '--port', String(server.port), '--rate', '200', '--requests', '10', '--warmup', '0.1', '--json',
+  ]);
+  t.is(run.code, 0, run.stderr);
+  const result = JSON.parse(run.stdout);
+  t.is(result.target.host, 'localhost');
+  t.is(result.options.rate, 200);
+  t.is(result.options.warmup, 0.1);
+  t.is(result.requests.ok, 10);
+  t.is(server.requests, 10 + result.warmup.ok);
+  t.regex(run.stdout, /"rate":200/);
+});
+
+test('an unreachable server: exit 1, one clear line, no stack trace', async (t) => {
+  const port = await freePort();
+  const run = await runBin('fib-perf2', ['--port', String(port), '--duration', '1']);
+  t.is(run.code, 1);
+  t.is(run.stdout, '');
+  t.is(run.stderr, `fib-perf2: cannot connect to 127.0.0.1:${port}: connection refused (ECONNREFUSED)\n`);
+  const quiet = await runBin('fib-perf1', ['--port', String(port), '--quiet']);
+  t.is(quiet.code, 1);
+  t.is(quiet.stderr, `fib-perf1: cannot connect to 127.0.0.1:${port}: connection refused (ECONNREFUSED)\n`);
+  const json = await runBin('fib-perf2', ['--port', String(port), '--json', '--quiet']);
+  t.is(json.code, 1);
+  t.is(JSON.parse(json.stdout).stopReason, 'connect-failed');
+});
+
+test('ERR answers are reported; exit 0 while some answers are correct, 1 when none are', async (t) => {
+  const some = await startServer(({ n, index }) => (index % 2 === 0 ? `${naiveFib(n)}\n` : 'ERR busy server is at capacity\n'));
+  const none = await startServer(() => 'ERR out_of_range n must be at most 40\n');
+  t.teardown(() => Promise.all([some.close(), none.close()]));
+  const partly = await runBin('fib-perf2', ['--port', String(some.port), '--requests', '10']);
+  t.is(partly.code, 0);
+  t.regex(partly.stdout, /requests {3}5 ok, 5 failed/);
+  t.regex(partly.stdout, /failed {5}5 ERR busy/);
+  t.regex(partly.stderr, /^fib-perf2: server answered ERR busy server is at capacity$/m);
+  const failed = await runBin('fib-perf1', ['--port', String(none.port), '--requests', '3', '--n', '45']);
+  t.is(failed.code, 1);
+  t.regex(failed.stderr, /fib-perf1: no correct answer \(server answered ERR out_of_range n must be at most 40\)\n$/);
+});
+
+test('wrong answers fail the run (exit 1)', async (t) => {
+  const server = await startServer(({ n, index }) => `${index === 3 ? 0 : naiveFib(n)}\n`);
+  t.teardown(() => server.close());
+  const run = await runBin('fib-perf2', ['--port', String(server.port), '--requests', '10', '--n', '6']);
+  t.is(run.code, 1);
+  t.regex(run.stdout, /failed {5}1 wrong/);
+  t.regex(run.stderr, /wrong answer: expected 8, got 0/);
+  t.regex(run.stderr, /fib-perf2: 1 wrong or malformed answers\n$/);
+});
+
+test('a reset connection is reported and counted', async (t) => {
+  const server = await startServer(({ socket, n, index }) => {
+    if (index < 2) return `${naiveFib(n)}\n`;
+    socket.resetAndDestroy();
+    return null;
+  });
+  t.teardown(() => server.close());
+  const run = await runBin('fib-perf2', ['--port', String(server.port), '--json']);
+  t.is(run.code, 0);
+  const result = JSON.parse(run.stdout);
+  t.is(result.stopReason, 'connections-lost');
+  t.is(result.requests.ok, 2);
+  t.is(result.requests.lost, 1);
+  t.regex(run.stderr, /fib-perf2: connection reset by the server/);
+});
+
+test('Ctrl-C stops the run and prints the summary', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.close());
+  let interrupted = false;
+  const run = await runBin('fib-perf2', ['--port', String(server.port)], {
+    onSpawn(child, output) {
+      // Interrupt once the first per-second line proves it is measuring.
+      const timer = setInterval(() => {
+        if (!interrupted && output.stdout.includes('reqs/sec')) {
+          interrupted = true;
+          clearInterval(timer);
+          child.kill('SIGINT');
+        }
+      }, 20);
+      child.on('exit', () => clearInterval(timer));
+    },
+  });
+  t.true(interrupted);
+  t.is(run.code, 0, run.stderr);
+  t.regex(run.stdout, /\(stopped: signal\)/);
+});
+
+test('the bins are executable node scripts', (t) => {
+  for (const name of ['fib-perf1', 'fib-perf2'] as const) t.true(binPath(name).endsWith('.js'));
+});
