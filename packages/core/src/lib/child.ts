@@ -28,14 +28,32 @@ setInterval(() => {
  *   is stuck in a long computation, and kills the child;
  * - SIGINT is ignored: a terminal's Ctrl-C reaches the whole process group, and
  *   the parent, which is draining, decides when its children stop (SIGTERM).
+ *
+ * `options.watchdog: 'lazy'` leaves the thread to a later `watchParent()` call:
+ * for a child that often never computes anything long (a process per
+ * connection), the thread would double its start-up cost for nothing.
  */
-export function setUpChildProcess(entry: string, expected = true): void {
+export function setUpChildProcess(entry: string, expected = true, options: { watchdog?: 'eager' | 'lazy' } = {}): void {
   if (typeof process.send !== 'function' || !expected) {
     process.stderr.write(`${entry}: this file is a worker process entry; a fib server starts it over IPC, not by hand\n`);
     process.exit(EXIT_WRONG_CONTEXT);
   }
   process.on('disconnect', () => process.exit(0));
   process.on('SIGINT', () => {});
+  if (options.watchdog !== 'lazy') watchParent();
+}
+
+let watching = false;
+
+/**
+ * Starts the watchdog thread of `setUpChildProcess` (once; later calls do
+ * nothing). Call it before a computation that may block the main thread for
+ * long. The thread boots on its own, so it watches even if the main thread
+ * blocks right after this call.
+ */
+export function watchParent(): void {
+  if (watching) return;
+  watching = true;
   const watchdog = new Worker(WATCHDOG, { eval: true, workerData: { ppid: process.ppid, pollMs: PARENT_POLL_MS } });
   // The watchdog must never be what keeps a child alive.
   watchdog.unref();
