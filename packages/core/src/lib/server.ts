@@ -97,6 +97,9 @@ async function listen(engine: Engine, options: ServerOptions): Promise<RunningSe
       throw error;
     }),
   ]);
+  // Once listening, an error here is a failed accept (EMFILE, ENFILE): the
+  // client is gone but the server lives on; say so instead of crashing.
+  server.on('error', (error) => console.error('fib-server: accept failed:', error.message));
   const bound = server.address();
   if (bound === null || typeof bound === 'string') throw new Error('the server is not bound to a TCP port');
   const address = Object.freeze({ host: bound.address, port: bound.port });
