@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+// npm run bench: every strategy, the demonstrations of SPEC section 7, a
+// table, a chart and a CI gate. See USAGE in lib/options.ts.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chartSpec, renderSvg } from './lib/chart.js';
+import { compareEntries, formatComparison, parseEntries } from './lib/compare.js';
+import { benchmarkEntries } from './lib/entries.js';
+import { parseBenchArgs, UsageError, USAGE, type BenchOptions } from './lib/options.js';
+import type { RunMeta, StrategyOutcome } from './lib/outcome.js';
+import { Progress } from './lib/progress.js';
+import { runStrategy } from './lib/run.js';
+import { killStartedServers } from './lib/server.js';
+import { discoverStrategies, selectStrategies } from './lib/strategies.js';
+import { metaLine, resultsMarkdown } from './lib/table.js';
+
+const EXIT_REGRESSED = 1;
+const EXIT_USAGE = 2;
+const EXIT_STRATEGY_FAILED = 3;
+/** 128 + SIGINT, as a shell reports a Ctrl-C. */
+const EXIT_INTERRUPTED = 130;
+
+/** The monorepo root: this file runs from benchmarks/dist/. */
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+async function main(argv: readonly string[]): Promise<number> {
+  let options: BenchOptions;
+  try {
+    options = parseBenchArgs(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`bench: ${error.message}\n\n${USAGE}\n`);
+    return EXIT_USAGE;
+  }
+  if (options.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (options.compare !== null && options.results !== null) {
+    return gate(options.compare, readFileSync(options.results, 'utf8'), options.results, options.threshold);
+  }
+  // Read the baseline before spending minutes on a run it could not be compared with.
+  const baselineText = options.compare === null ? null : readFileSync(options.compare, 'utf8');
+  if (baselineText !== null) parseEntries(baselineText, options.compare!);
+
+  const all = discoverStrategies(ROOT);
+  let strategies;
+  try {
+    strategies = selectStrategies(all, options.strategies);
+  } catch (error) {
+    process.stderr.write(`bench: ${(error as Error).message}\n`);
+    return EXIT_USAGE;
+  }
+  if (strategies.length === 0) {
+    process.stderr.write(`bench: no packages/server-* with a bin under ${ROOT}\n`);
+    return EXIT_USAGE;
+  }
+
+  const interrupt = new AbortController();
+  const onSigint = () => {
+    if (interrupt.signal.aborted) {
+      killStartedServers();
+      process.exit(EXIT_INTERRUPTED);
+    }
+    process.stderr.write('\nbench: interrupted, stopping the server (Ctrl-C again to kill it)\n');
+    interrupt.abort();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+
+  const meta: RunMeta = {
+    date: new Date().toISOString(),
+    node: process.versions.node,
+    platform: `${os.platform()} ${os.arch()}`,
+    cpus: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown CPU',
+    duration: options.duration,
+    warmup: options.warmup,
+    quick: options.quick,
+    scenarios: options.scenarios,
+  };
+  const progress = new Progress();
+  progress.plain(`bench: ${strategies.map((s) => s.name).join(', ')}; ${metaLine(meta)}`);
+  const started = performance.now();
+  const outcomes: StrategyOutcome[] = [];
+  for (const [i, strategy] of strategies.entries()) {
+    if (interrupt.signal.aborted) break;
+    progress.strategy(i, strategies.length, strategy.name);
+    outcomes.push(await runStrategy(strategy, options, interrupt.signal, progress));
+  }
+  if (interrupt.signal.aborted) return EXIT_INTERRUPTED;
+  progress.plain(`bench: done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+
+  const out = resolve(options.out);
+  mkdirSync(out, { recursive: true });
+  const entries = benchmarkEntries(outcomes, options.scenarios);
+  const markdown = resultsMarkdown(outcomes, meta);
+  writeFileSync(join(out, 'results.json'), `${JSON.stringify(entries, null, 2)}\n`);
+  writeFileSync(join(out, 'results.md'), markdown);
+  writeFileSync(join(out, 'chart.svg'), await renderSvg(chartSpec(outcomes, meta)));
+  writeFileSync(join(out, 'raw.json'), `${JSON.stringify({ meta, outcomes }, null, 2)}\n`);
+  process.stdout.write(`\n${markdown}\n`);
+  progress.plain(`bench: wrote results.json, results.md, chart.svg and raw.json to ${out}`);
+
+  let code = outcomes.some((o) => o.status === 'failed') ? EXIT_STRATEGY_FAILED : 0;
+  if (baselineText !== null) {
+    const gateCode = gate(options.compare!, JSON.stringify(entries), join(out, 'results.json'), options.threshold, baselineText);
+    if (gateCode !== 0) code = gateCode;
+  }
+  return code;
+}
+
+/** Prints the comparison of a results.json with a baseline; EXIT_REGRESSED when a ratio lost more than the threshold. */
+function gate(baselinePath: string, currentText: string, currentPath: string, threshold: number,
+  baselineText = readFileSync(baselinePath, 'utf8')): number {
+  const comparison = compareEntries(parseEntries(baselineText, baselinePath), parseEntries(currentText, currentPath), threshold);
+  process.stdout.write(`${formatComparison(comparison, baselinePath)}\n`);
+  if (comparison.compared === 0) {
+    process.stderr.write(`bench: ${baselinePath} and ${currentPath} have no ratio in common\n`);
+    return EXIT_REGRESSED;
+  }
+  return comparison.regressions.length > 0 ? EXIT_REGRESSED : 0;
+}
+
+// Whatever ends this process, no server it started survives it.
+process.on('exit', killStartedServers);
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`bench: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.exit(70);
+  },
+);

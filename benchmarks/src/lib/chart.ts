@@ -1,0 +1,126 @@
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+import { findSequential, ratios, type RunMeta, type StrategyOutcome } from './outcome.js';
+import { SCALING_N, SLOW_N } from './scenarios.js';
+import { formatRatio } from './table.js';
+
+/** Pixels per strategy in the bar panels: room for two bars (C and D) and their labels. */
+const ROW_HEIGHT = 34;
+const PANEL_WIDTH = 300;
+
+/**
+ * The chart as a vega-lite spec: B/A per strategy, C and D median latencies,
+ * and E's throughput over connections. Exported for tests and for anyone who
+ * wants to open it in the vega editor.
+ */
+export function chartSpec(outcomes: StrategyOutcome[], meta: RunMeta): vl.TopLevelSpec {
+  const measured = outcomes.filter((o) => o.status === 'ok' || Object.keys(o.scenarios).length > 0);
+  const order = measured.map((o) => o.name);
+  const sequential = findSequential(outcomes);
+  const kept = measured.flatMap((o) => {
+    const { ba } = ratios(o, sequential);
+    return ba === null ? [] : [{ strategy: o.name, kept: ba, label: formatRatio(ba) }];
+  });
+  const C_LABEL = 'C: alone';
+  const D_LABEL = `D: with two fib(${SLOW_N}) loops`;
+  const latency = measured.flatMap((o) => {
+    const rows: { strategy: string; case: string; p50: number | null; labelAt: number; label: string }[] = [];
+    for (const [key, label] of [['C', C_LABEL], ['D', D_LABEL]] as const) {
+      const run = o.scenarios[key]?.run;
+      if (run === undefined) continue;
+      const p50 = run.latencyMs?.p50 ?? null;
+      rows.push({ strategy: o.name, case: label, p50, labelAt: p50 ?? 0, label: p50 === null ? 'starved' : `${p50.toFixed(1)} ms` });
+    }
+    return rows;
+  });
+  const scaling = measured.flatMap((o) =>
+    (o.scenarios.E?.steps ?? []).map((s) => ({ strategy: o.name, connections: s.connections, rate: s.run.rate })));
+  const height = Math.max(ROW_HEIGHT * order.length, 60);
+  const strategyAxis = { field: 'strategy', type: 'nominal', sort: order, title: null } as const;
+  const strategyColor = { field: 'strategy', type: 'nominal', scale: { domain: order, scheme: 'tableau10' }, legend: null } as const;
+
+  const panels: vl.TopLevelSpec[] = [];
+  if (kept.length > 0) {
+    panels.push({
+      title: { text: 'B/A: perf2 rate kept', subtitle: `while another client loops fib(${SLOW_N})` },
+      width: PANEL_WIDTH,
+      height,
+      data: { values: kept },
+      encoding: {
+        y: strategyAxis,
+        x: {
+          field: 'kept', type: 'quantitative', title: 'rate with the heavy client / rate alone',
+          scale: { domain: [0, Math.max(1, ...kept.map((k) => k.kept))] },
+        },
+      },
+      layer: [
+        { mark: 'bar', encoding: { color: strategyColor } },
+        { mark: { type: 'text', align: 'left', dx: 3 }, encoding: { text: { field: 'label' } } },
+      ],
+    } as vl.TopLevelSpec);
+  }
+  if (latency.length > 0) {
+    panels.push({
+      title: { text: `C and D: perf1 fib(${SLOW_N}) median latency`, subtitle: 'alone, and with two other heavy clients' },
+      width: PANEL_WIDTH,
+      height,
+      data: { values: latency },
+      encoding: {
+        y: strategyAxis,
+        yOffset: { field: 'case', sort: [C_LABEL, D_LABEL] },
+        x: { field: 'p50', type: 'quantitative', title: 'p50 (ms)' },
+      },
+      layer: [
+        {
+          mark: 'bar',
+          encoding: {
+            color: {
+              field: 'case', type: 'nominal', sort: [C_LABEL, D_LABEL], title: null,
+              scale: { range: ['#9ecae9', '#e45756'] }, legend: { orient: 'bottom', direction: 'vertical', labelLimit: 400 },
+            },
+          },
+        },
+        // A starved D has no bar: its label stands at 0.
+        {
+          mark: { type: 'text', align: 'left', dx: 3, fontSize: 9 },
+          encoding: { text: { field: 'label' }, x: { field: 'labelAt', type: 'quantitative' } },
+        },
+      ],
+    } as vl.TopLevelSpec);
+  }
+  const top = panels.length > 0 ? [{ hconcat: panels, resolve: { scale: { color: 'independent' } } }] : [];
+  const bottom = scaling.length === 0 ? [] : [{
+    title: { text: `E: fib(${SCALING_N}) answers per second`, subtitle: 'over the number of connections (one request in flight each)' },
+    width: PANEL_WIDTH * 2 + 60,
+    height: 240,
+    data: { values: scaling },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'connections', type: 'quantitative', scale: { type: 'log', base: 2 }, axis: { values: [...new Set(scaling.map((s) => s.connections))] } },
+      y: { field: 'rate', type: 'quantitative', title: 'answers/s (all connections)' },
+      color: { ...strategyColor, legend: { title: 'strategy' } },
+    },
+  }];
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: {
+      text: 'fib-servers: one workload, one server per concurrency strategy',
+      subtitle: `${meta.date.slice(0, 10)}, Node ${meta.node}, ${meta.cpus} CPUs, ${meta.duration} s per run${meta.quick ? ' (quick)' : ''}`,
+      anchor: 'start',
+    },
+    config: { font: 'sans-serif', view: { stroke: null } },
+    resolve: { scale: { color: 'independent' } },
+    vconcat: [...top, ...bottom],
+  } as vl.TopLevelSpec;
+}
+
+/** Compiles the vega-lite spec to vega and renders it headless to an SVG string (no canvas needed). */
+export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
+  const compiled = vl.compile(spec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}

@@ -1,0 +1,154 @@
+import { parseArgs } from 'node:util';
+
+/** The demonstrations of SPEC section 7, in the order they run. */
+export const SCENARIOS = ['A', 'B', 'C', 'D', 'E'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+/** Seconds measured per run in a full bench: long enough for a few hundred fib(30) answers. */
+const FULL_DURATION = 4;
+/** Seconds per run with --quick: 8 runs per strategy keep all strategies near a minute and a half. */
+const QUICK_DURATION = 0.8;
+/** The gate's default: a ratio may lose 20% before it counts as a regression (the issue's figure). */
+const DEFAULT_THRESHOLD = 0.2;
+
+export interface BenchOptions {
+  /** Strategy names to run (`sequential`, `async`, ...); empty means every one found. */
+  strategies: string[];
+  scenarios: Scenario[];
+  /** Seconds measured in every run (A to D, and each step of E). */
+  duration: number;
+  /** Seconds of load before each measurement, so JIT compilation and worker start-up are not measured. */
+  warmup: number;
+  /** Pause between two runs, so work left over from one does not land in the next. */
+  settleMs: number;
+  quick: boolean;
+  out: string;
+  /** Baseline results.json to gate on. */
+  compare: string | null;
+  threshold: number;
+  /** With --compare: a results.json to check instead of running the bench. */
+  results: string | null;
+  help: boolean;
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const USAGE = `usage: npm run bench -- [options]
+
+Starts every fib-server-* strategy on a free port, runs the demonstrations of
+SPEC section 7 against it with @fib/perf, and writes results.json (the
+customBiggerIsBetter shape of github-action-benchmark), results.md (the table),
+chart.svg and raw.json into --out.
+
+  A  perf2 rate alone                      (fib(1), one connection)
+  B  perf2 rate while a client loops fib(30)
+  C  perf1 latency alone                   (fib(30), one connection)
+  D  perf1 latency while two clients loop fib(30)
+  E  fib(27) throughput with 1, 2, 4 and 8 connections
+
+options:
+  --strategies a,b    strategies to run (default: every packages/server-* with a bin)
+  --scenarios A,C     scenarios to run (default: A,B,C,D,E)
+  --duration S        seconds measured per run (default ${FULL_DURATION}; ${QUICK_DURATION} with --quick)
+  --warmup S          seconds of load before each measurement (default: a quarter of --duration, at most 1)
+  --quick             short runs for CI: all strategies in about a minute and a half
+  --out DIR           where to write the files (default: bench-results)
+  --compare FILE      gate: compare the ratios with a baseline results.json
+  --threshold F       with --compare: the loss that counts as a regression (default ${DEFAULT_THRESHOLD})
+  --results FILE      with --compare: check this results.json instead of running the bench
+  --help
+
+exit status: 0 done; 1 a ratio regressed; 2 bad command line; 3 a strategy failed; 130 interrupted`;
+
+export function parseBenchArgs(argv: readonly string[]): BenchOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        strategies: { type: 'string' },
+        scenarios: { type: 'string' },
+        duration: { type: 'string' },
+        warmup: { type: 'string' },
+        quick: { type: 'boolean', default: false },
+        out: { type: 'string', default: 'bench-results' },
+        compare: { type: 'string' },
+        threshold: { type: 'string' },
+        results: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const quick = values.quick;
+  const duration = values.duration === undefined
+    ? (quick ? QUICK_DURATION : FULL_DURATION)
+    : positive('--duration', values.duration);
+  const warmup = values.warmup === undefined
+    ? Math.min(1, duration / 4)
+    : nonNegative('--warmup', values.warmup);
+  const threshold = values.threshold === undefined ? DEFAULT_THRESHOLD : nonNegative('--threshold', values.threshold);
+  if (threshold >= 1) throw new UsageError(`--threshold must be below 1 (got ${values.threshold})`);
+  if (values.results !== undefined && values.compare === undefined) {
+    throw new UsageError('--results needs --compare (it names the results to check against the baseline)');
+  }
+  if (values.threshold !== undefined && values.compare === undefined) {
+    throw new UsageError('--threshold needs --compare');
+  }
+  return {
+    strategies: list(values.strategies),
+    scenarios: values.scenarios === undefined ? [...SCENARIOS] : scenarioList(values.scenarios),
+    duration,
+    warmup,
+    settleMs: quick ? 150 : 500,
+    quick,
+    out: values.out,
+    compare: values.compare ?? null,
+    threshold,
+    results: values.results ?? null,
+    help: values.help,
+  };
+}
+
+function list(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (items.length === 0) throw new UsageError('--strategies needs at least one name');
+  return [...new Set(items)];
+}
+
+function scenarioList(value: string): Scenario[] {
+  const wanted = new Set<Scenario>();
+  for (const item of list(value)) {
+    const upper = item.toUpperCase();
+    if (!(SCENARIOS as readonly string[]).includes(upper)) {
+      throw new UsageError(`--scenarios: unknown scenario "${item}" (known: ${SCENARIOS.join(',')})`);
+    }
+    wanted.add(upper as Scenario);
+  }
+  // Always run in the documented order, whatever order they were asked in.
+  return SCENARIOS.filter((s) => wanted.has(s));
+}
+
+function number(flag: string, text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value)) throw new UsageError(`${flag} must be a number (got "${text}")`);
+  return value;
+}
+
+function positive(flag: string, text: string): number {
+  const value = number(flag, text);
+  if (value <= 0) throw new UsageError(`${flag} must be above 0 (got ${text})`);
+  return value;
+}
+
+function nonNegative(flag: string, text: string): number {
+  const value = number(flag, text);
+  if (value < 0) throw new UsageError(`${flag} must be 0 or more (got ${text})`);
+  return value;
+}

@@ -1,0 +1,61 @@
+import type { ScenarioResults } from './scenarios.js';
+
+/** Everything measured for one strategy. */
+export interface StrategyOutcome {
+  name: string;
+  packageName: string;
+  status: 'ok' | 'failed';
+  /** Why it failed (null when ok). */
+  error: string | null;
+  scenarios: ScenarioResults;
+  /** Peak summed RSS of the server and its descendants; null where /proc is missing or it never started. */
+  peakRssBytes: number | null;
+  /** Most processes in the server's tree at once. */
+  peakProcesses: number;
+  /** Things a reader should know that did not fail the strategy (failed requests, orphans killed). */
+  notes: string[];
+}
+
+/** The ratios of one strategy, measured in the same run (SPEC section 7: compare ratios, not times). */
+export interface Ratios {
+  /** B rate / A rate: how much of perf2's rate survives a client looping fib(30). */
+  ba: number | null;
+  /** D p50 / C p50: how much slower fib(30) gets with two other clients; Infinity when D got no answer. */
+  dc: number | null;
+  /** E throughput at the most connections / at one connection. */
+  eScaling: number | null;
+  /** E throughput at the most connections / sequential's at as many. */
+  eVsSequential: number | null;
+}
+
+export function ratios(outcome: StrategyOutcome, sequential: StrategyOutcome | undefined): Ratios {
+  const { A, B, C, D, E } = outcome.scenarios;
+  const ba = A && B && A.run.rate > 0 ? B.run.rate / A.run.rate : null;
+  let dc: number | null = null;
+  if (C?.run.latencyMs && D) dc = D.run.latencyMs ? D.run.latencyMs.p50 / C.run.latencyMs.p50 : Infinity;
+  const first = E?.steps[0];
+  const last = E?.steps.at(-1);
+  const eScaling = first && last && first.run.rate > 0 ? last.run.rate / first.run.rate : null;
+  let eVsSequential: number | null = null;
+  const reference = sequential?.scenarios.E?.steps.find((s) => s.connections === last?.connections);
+  if (last && reference && reference.run.rate > 0) eVsSequential = last.run.rate / reference.run.rate;
+  return { ba, dc, eScaling, eVsSequential };
+}
+
+export function findSequential(outcomes: StrategyOutcome[]): StrategyOutcome | undefined {
+  return outcomes.find((o) => o.name === 'sequential' && o.status === 'ok');
+}
+
+/** Where and how a run was made: printed above the table, kept in raw.json. */
+export interface RunMeta {
+  date: string;
+  node: string;
+  platform: string;
+  cpus: number;
+  cpuModel: string;
+  /** Seconds measured per run, and the warmup before each. */
+  duration: number;
+  warmup: number;
+  quick: boolean;
+  scenarios: string[];
+}

@@ -1,0 +1,117 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * The pids of `root` and all its descendants, from /proc (Linux). The
+ * kernel's per-task `children` files need CONFIG_PROC_CHILDREN, which not
+ * every kernel has, so the parent links are read from every /proc/<pid>/stat.
+ * Returns [] where there is no /proc.
+ */
+export function processTree(root: number): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const children = new Map<number, number[]>();
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    const ppid = parentOf(pid);
+    if (ppid === null) continue;
+    const siblings = children.get(ppid);
+    if (siblings) siblings.push(pid);
+    else children.set(ppid, [pid]);
+  }
+  const tree: number[] = [];
+  const pending = [root];
+  while (pending.length > 0) {
+    const pid = pending.pop()!;
+    tree.push(pid);
+    pending.push(...(children.get(pid) ?? []));
+  }
+  return tree;
+}
+
+function parentOf(pid: number): number | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return null; // exited between readdir and read
+  }
+  // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so parse after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ppid = Number(fields[1]);
+  return Number.isInteger(ppid) ? ppid : null;
+}
+
+/** Resident set size of one process in bytes (VmRSS), or null when it has gone or there is no /proc. */
+export function residentBytes(pid: number): number | null {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'latin1');
+  } catch {
+    return null;
+  }
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(status);
+  return match ? Number(match[1]) * 1024 : null; // a zombie has no VmRSS
+}
+
+/** RSS sampling period: a fork-per-connection child lives as long as its connection (a whole run), so 200 ms catches it. */
+const SAMPLE_MS = 200;
+
+/**
+ * Samples the summed RSS of a process and its descendants while a server
+ * runs and keeps the peak. The sum is taken at one instant, so the peak is
+ * what the machine had to hold at once (not the sum of each process's own peak).
+ */
+export class TreeSampler {
+  readonly #root: number;
+  #timer: NodeJS.Timeout | undefined;
+  #peakBytes: number | null = null;
+  #peakProcesses = 0;
+  /** Every descendant seen, for a last-resort SIGKILL if the server does not take them down. */
+  readonly seen = new Set<number>();
+
+  constructor(root: number) {
+    this.#root = root;
+  }
+
+  start(): void {
+    this.sample();
+    this.#timer = setInterval(() => this.sample(), SAMPLE_MS);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  sample(): void {
+    const tree = processTree(this.#root);
+    let total = 0;
+    let counted = 0;
+    for (const pid of tree) {
+      const bytes = residentBytes(pid);
+      if (bytes === null) continue;
+      total += bytes;
+      counted++;
+      if (pid !== this.#root) this.seen.add(pid);
+    }
+    if (counted === 0) return;
+    if (this.#peakBytes === null || total > this.#peakBytes) this.#peakBytes = total;
+    if (counted > this.#peakProcesses) this.#peakProcesses = counted;
+  }
+
+  /** Peak summed RSS in bytes, or null where /proc could not be read. */
+  get peakBytes(): number | null {
+    return this.#peakBytes;
+  }
+
+  /** Most processes seen in the tree at once (the server included). */
+  get peakProcesses(): number {
+    return this.#peakProcesses;
+  }
+}

@@ -1,0 +1,83 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** A strategy found in the monorepo: a packages/server-* workspace with a bin. */
+export interface StrategyPackage {
+  /** Short name: the folder without `server-` (`sequential`, `pool`, ...). */
+  name: string;
+  packageName: string;
+  binName: string;
+  /** Absolute path of the bin's script; it may not exist yet (package not built). */
+  script: string;
+}
+
+/**
+ * SPEC section 2's order, from one connection at a time to all cores: the
+ * table reads top to bottom as the story of the original project. Strategies
+ * not listed here (new packages) follow, alphabetically.
+ */
+const PREFERRED_ORDER = ['sequential', 'async', 'thread', 'pool', 'fork', 'process-pool', 'queue', 'cluster'];
+
+const PREFIX = 'server-';
+
+/** Every `packages/server-*` whose package.json declares a bin, in the table's order. */
+export function discoverStrategies(root: string): StrategyPackage[] {
+  const packagesDir = join(root, 'packages');
+  const found: StrategyPackage[] = [];
+  for (const dir of readdirSync(packagesDir, { withFileTypes: true })) {
+    if (!dir.isDirectory() || !dir.name.startsWith(PREFIX)) continue;
+    const manifestPath = join(packagesDir, dir.name, 'package.json');
+    if (!existsSync(manifestPath)) continue;
+    let manifest: { name?: unknown; bin?: unknown };
+    try {
+      manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as typeof manifest;
+    } catch {
+      continue; // a package.json being written by someone else right now: not a strategy yet
+    }
+    const bin = firstBin(manifest);
+    if (bin === null) continue;
+    found.push({
+      name: dir.name.slice(PREFIX.length),
+      packageName: typeof manifest.name === 'string' ? manifest.name : dir.name,
+      binName: bin.name,
+      script: join(packagesDir, dir.name, bin.file),
+    });
+  }
+  return found.sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
+}
+
+function rank(name: string): number {
+  const i = PREFERRED_ORDER.indexOf(name);
+  return i === -1 ? PREFERRED_ORDER.length : i;
+}
+
+function firstBin(manifest: { name?: unknown; bin?: unknown }): { name: string; file: string } | null {
+  const { bin } = manifest;
+  if (typeof bin === 'string' && typeof manifest.name === 'string') {
+    return { name: manifest.name.split('/').pop()!, file: bin };
+  }
+  if (bin !== null && typeof bin === 'object') {
+    const entry = Object.entries(bin).find(([, file]) => typeof file === 'string');
+    if (entry) return { name: entry[0], file: entry[1] as string };
+  }
+  return null;
+}
+
+/**
+ * Picks the strategies named on the command line. A name may be the short
+ * one, the folder, the package or the bin (`pool`, `server-pool`,
+ * `@fib/server-pool`, `fib-server-pool`).
+ */
+export function selectStrategies(all: StrategyPackage[], names: string[]): StrategyPackage[] {
+  if (names.length === 0) return all;
+  const unknown = names.filter((name) => !all.some((s) => matches(s, name)));
+  if (unknown.length > 0) {
+    throw new Error(`unknown strateg${unknown.length === 1 ? 'y' : 'ies'} ${unknown.join(', ')} ` +
+      `(found: ${all.map((s) => s.name).join(', ') || 'none'})`);
+  }
+  return all.filter((s) => names.some((name) => matches(s, name)));
+}
+
+function matches(strategy: StrategyPackage, name: string): boolean {
+  return [strategy.name, PREFIX + strategy.name, strategy.packageName, strategy.binName].includes(name);
+}
