@@ -60,6 +60,16 @@ function isBuiltin(specifier) {
   return specifier.startsWith('node:') || BUILTINS.has(specifier) || BUILTINS.has(specifier.split('/')[0]);
 }
 
+/**
+ * The bins SPEC §2 promises, derived from the package name so that a new
+ * strategy package is held to it without editing this file.
+ */
+function expectedBins(name) {
+  if (name === '@fib/perf') return ['fib-perf1', 'fib-perf2'];
+  const strategy = /^@fib\/server-(.+)$/.exec(name);
+  return strategy ? [`fib-server-${strategy[1]}`] : [];
+}
+
 function exportTargets(exportsField, out = []) {
   if (typeof exportsField === 'string') out.push(exportsField);
   else if (exportsField && typeof exportsField === 'object') {
@@ -123,6 +133,9 @@ export function checkPackage({ dir, rel, published }) {
     if (!path.includes('*') && !has.has(target(path))) fail(`package.json points at ${path}, which is not in the tarball`);
   }
   const bins = typeof manifest.bin === 'string' ? { [manifest.name.split('/').pop()]: manifest.bin } : manifest.bin ?? {};
+  for (const name of expectedBins(manifest.name)) {
+    if (!(name in bins)) fail(`package.json has no bin ${name}`);
+  }
   for (const [name, path] of Object.entries(bins)) {
     if (!has.has(target(path))) fail(`bin ${name} -> ${path} is not in the tarball`);
     else if (!readFileSync(join(dir, target(path)), 'utf8').startsWith('#!/usr/bin/env node\n')) {

@@ -31,10 +31,12 @@ export function cleanEnv(extra = {}) {
 
 /**
  * Starts `command args` in its own process group. The handle exposes the
- * output so far, a promise of the exit, and ways to wait for a line.
+ * output so far, a promise of the exit, and ways to wait for a line. Once the
+ * command exits, the rest of its group gets `graceMs` to end by itself
+ * before it is reported (`leftovers`) and killed.
  */
-export function spawnGuarded(command, args, { cwd, env, label = command } = {}) {
-  const reaper = fork(REAPER, [command, ...args], {
+export function spawnGuarded(command, args, { cwd, env, label = command, graceMs = 0 } = {}) {
+  const reaper = fork(REAPER, [String(graceMs), command, ...args], {
     cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

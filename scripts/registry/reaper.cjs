@@ -5,7 +5,7 @@
 // handler could never see. Without it, a killed test would leave Verdaccio or
 // a fib server listening on loopback.
 //
-// usage (from procs.mjs only): fork('reaper.cjs', [command, ...args])
+// usage (from procs.mjs only): fork('reaper.cjs', [graceMs, command, ...args])
 const { spawn } = require('node:child_process');
 const { constants } = require('node:os');
 
@@ -14,7 +14,10 @@ if (typeof process.send !== 'function') {
   process.exit(2);
 }
 
-const [command, ...args] = process.argv.slice(2);
+/** How often to look whether the rest of the group has ended after its leader. */
+const POLL_MS = 50;
+const [grace, command, ...args] = process.argv.slice(2);
+const graceMs = Number(grace);
 const child = spawn(command, args, { stdio: 'inherit', detached: true });
 
 function signalGroup(signal) {
@@ -47,10 +50,18 @@ child.on('error', (error) => {
   process.exit(127);
 });
 child.on('spawn', () => process.send({ reaper: 'started', pid: child.pid }));
-child.on('exit', (code, signal) => {
-  // What is still alive in the group outlived its leader: worker processes a
-  // server forgot to stop. Report it, then kill them, so nothing leaks.
-  const leftovers = signalGroup(0);
+child.on('exit', async (code, signal) => {
+  // The leader can end before the rest of its group: npx exits as soon as
+  // its `sh -c` child does, while the server it started is still draining.
+  // Whatever is still alive after the grace period has outlived its leader
+  // for good (worker processes a server forgot to stop): report it, then
+  // kill it, so nothing leaks.
+  const deadline = Date.now() + graceMs;
+  let leftovers = signalGroup(0);
+  while (leftovers && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    leftovers = signalGroup(0);
+  }
   if (leftovers) signalGroup('SIGKILL');
   const status = code ?? 128 + (constants.signals[signal] ?? 0);
   process.send({ reaper: 'exit', code, signal, leftovers }, () => process.exit(status));
