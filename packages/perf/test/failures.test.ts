@@ -49,6 +49,15 @@ test('wrong answers are caught: the client checks every value', async (t) => {
   t.deepEqual(result.problems, ['wrong answer: expected 6765, got 6766']);
 });
 
+test('a number with leading zeros is not how fib(n) is written: wrong', async (t) => {
+  const server = await startServer(({ n, index }) => (index === 0 ? `0${naiveFib(n)}\n` : `${naiveFib(n)}\n`));
+  t.teardown(() => server.close());
+  const result = await runLoad({ port: server.port, n: 10, requests: 3 });
+  t.is(result.requests.ok, 2);
+  t.is(result.requests.wrong, 1);
+  t.deepEqual(result.problems, ['wrong answer: expected 55, got 055']);
+});
+
 test('fib(0) is 0: a server answering 1 (the original Python one did) is wrong', async (t) => {
   const server = await startServer(() => '1\n');
   t.teardown(() => server.close());
@@ -121,6 +130,11 @@ test('a connection closed by the server is reported as such', async (t) => {
   t.is(result.requests.ok, 3);
   t.is(result.requests.lost, 1);
   t.deepEqual(result.problems, ['connection closed by the server']);
+  // Pipelined, the client may still be writing when the server's FIN arrives: still "closed".
+  const pipelined = await runLoad({ port: server.port, duration: 30, pipeline: 4 });
+  t.is(pipelined.stopReason, 'connections-lost');
+  t.true(pipelined.requests.lost >= 1);
+  t.deepEqual(pipelined.problems, ['connection closed by the server']);
 });
 
 test('one dropped connection out of two: the others finish the requests', async (t) => {

@@ -17,6 +17,8 @@ export interface RunContext {
   readonly phase: Phase;
   readonly pipeline: number;
   readonly expected: number;
+  /** Digits of the expected answer: "01" is not how a server writes 1. */
+  readonly expectedDigits: number;
   readonly measured: Counters;
   readonly warmup: Counters;
   readonly latency: LatencyRecorder;
@@ -116,8 +118,10 @@ export class Connection {
         socket.off('error', onError);
         this.#alive = true;
         let lastError: Error | undefined;
+        let peerEnded = false;
         socket.on('error', (error) => (lastError = error));
-        socket.on('close', () => this.#onClose(lastError));
+        socket.on('end', () => (peerEnded = true));
+        socket.on('close', () => this.#onClose(peerEnded ? undefined : lastError));
         resolve();
       });
     });
@@ -217,7 +221,7 @@ export class Connection {
         value = value * 10 + digit;
         digits++;
       } else if (digit === NEWLINE - ZERO && digits !== 0) { // a plain number: the hot path
-        this.#settleNumber(value, now);
+        this.#settleNumber(value, digits, now);
         value = 0;
         digits = 0;
       } else {
@@ -283,12 +287,12 @@ export class Connection {
     return false;
   }
 
-  #settleNumber(value: number, now: number): void {
+  #settleNumber(value: number, digits: number, now: number): void {
     const sent = this.#pop(() => String(value));
     if (sent < 0) return;
     const run = this.#run;
     const measuring = this.#measuring();
-    if (value === run.expected) {
+    if (value === run.expected && digits === run.expectedDigits) {
       if (measuring) {
         run.measured.ok++;
         const micros = Math.round((now - sent) * 1000);
@@ -299,7 +303,8 @@ export class Connection {
       }
     } else {
       (measuring ? run.measured : run.warmup).wrong++;
-      run.problem('wrong', `wrong answer: expected ${run.expected}, got ${value}`);
+      const got = digits === String(value).length ? String(value) : String(value).padStart(digits, '0');
+      run.problem('wrong', `wrong answer: expected ${run.expected}, got ${got}`);
     }
   }
 
@@ -333,7 +338,8 @@ export class Connection {
   #onClose(error: Error | undefined): void {
     if (!this.#alive) return;
     const code = (error as NodeJS.ErrnoException | undefined)?.code;
-    const reason = code === 'ECONNRESET' ? 'reset by the server'
+    // A write into a connection the server already reset fails with EPIPE.
+    const reason = code === 'ECONNRESET' || code === 'EPIPE' ? 'reset by the server'
       : error ? `lost: ${error.message}`
         : 'closed by the server';
     this.#lose(`connection ${reason}`, `dropped:${code ?? 'closed'}`);

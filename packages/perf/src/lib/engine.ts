@@ -36,6 +36,7 @@ class Run implements RunContext {
   phase: Phase = Phase.Connecting;
   readonly pipeline: number;
   readonly expected: number;
+  readonly expectedDigits: number;
   readonly measured = new Counters();
   readonly warmup = new Counters();
   readonly latency = new LatencyRecorder();
@@ -79,6 +80,7 @@ class Run implements RunContext {
     this.options = options;
     this.pipeline = options.pipeline;
     this.expected = expectedFib(options.n);
+    this.expectedDigits = String(this.expected).length;
     this.onAnswer = raw.onAnswer;
     this.#onTick = raw.onTick;
     this.#onProblem = raw.onProblem;
