@@ -1,17 +1,27 @@
 import type { Socket } from 'node:net';
-import { Connection, inlineSession, type SharedState } from '@fib/core';
+import { Connection, fib, setUpChildProcess, watchParent, type Session, type SharedState } from '@fib/core';
 import { TAG, isToChild, type ToParent } from './lib/messages.js';
 
 // A connection child: it serves the one socket its parent hands it, then exits.
-if (process.send === undefined) {
-  process.stderr.write('@fib/server-fork: child.js runs only as a child forked by the fork strategy\n');
-  process.exit(2);
-}
+// It exits with its parent ('disconnect'), and ignores SIGINT: the parent drives shutdown.
+setUpChildProcess('@fib/server-fork/dist/child.js', true, { watchdog: 'lazy' });
 
-/** The parent drives shutdown; a Ctrl-C reaches the whole process group, so it is ignored here. */
-process.on('SIGINT', () => {});
-/** No parent, no one to count or stop us (SPEC section 4): leave at once. */
-process.on('disconnect', () => process.exit(0));
+/**
+ * From fib(35) on (about 0.1 s) a computation blocks the event loop long
+ * enough that 'disconnect' could not be seen in time if the parent died:
+ * only then start the watchdog thread, which every child would otherwise pay
+ * for at start-up.
+ */
+const WATCH_FROM_N = 35;
+
+/** fib inline, as the event-loop server computes it, but watched when long. */
+const session: Session = {
+  compute(n) {
+    if (n >= WATCH_FROM_N) watchParent();
+    return fib(n);
+  },
+  close() {},
+};
 
 let connection: Connection | null = null;
 let shared: SharedState | null = null;
@@ -34,10 +44,10 @@ process.on('message', (message: unknown, handle: unknown) => {
     draining: drainRequested,
     report: (error) => console.error('fib-server-fork: a compute job failed:', error),
   };
-  connection = new Connection(socket, inlineSession, limits, shared);
+  connection = new Connection(socket, session, limits, shared);
   socket.once('close', () => process.exit(0));
   socket.resume();
 });
 
 const ready: ToParent = { tag: TAG, type: 'ready' };
-process.send(ready);
+process.send!(ready);
