@@ -6,6 +6,8 @@ import { Counters } from './stats.js';
 
 /** How long a connection may take to close after we half-close it at the end of a run. */
 const CLOSE_GRACE_MS = 1000;
+/** Progress and per-second rates: once a second, as the original perf2 printed. */
+const TICK_MS = 1000;
 /** Distinct problems kept in a result; beyond that they are only counted. */
 const MAX_PROBLEMS = 20;
 
@@ -141,8 +143,11 @@ class Run implements RunContext {
 
   #shutdown(): void {
     const wasMeasuring = this.phase === Phase.Measure;
+    const now = performance.now();
+    // A --duration of whole seconds ends on a tick: keep that last full second.
+    if (wasMeasuring && now - this.#lastTickAt >= TICK_MS - 1) this.#tick();
     this.phase = Phase.Stopped;
-    this.#measureEnd = wasMeasuring ? performance.now() : this.#measureStart;
+    this.#measureEnd = wasMeasuring ? now : this.#measureStart;
     for (const timer of this.#timers) clearTimeout(timer);
     clearTimeout(this.#scheduleTimer);
     for (const c of this.#connections) {
@@ -159,7 +164,7 @@ class Run implements RunContext {
     this.#lastTickAt = now;
     const { duration } = this.options;
     if (duration !== null) this.#timers.push(setTimeout(() => this.stop('duration'), duration * 1000));
-    const ticker = setInterval(() => this.#tick(), 1000);
+    const ticker = setInterval(() => this.#tick(), TICK_MS);
     this.#timers.push(ticker);
     this.#begin(now, true);
     if (this.#budget === 0) this.drained();
