@@ -38,12 +38,20 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (options.compare !== null && options.results !== null) {
-    return gate(options.compare, readFileSync(options.results, 'utf8'), options.results, options.threshold);
-  }
   // Read the baseline before spending minutes on a run it could not be compared with.
-  const baselineText = options.compare === null ? null : readFileSync(options.compare, 'utf8');
-  if (baselineText !== null) parseEntries(baselineText, options.compare!);
+  let baselineText: string | null = null;
+  try {
+    if (options.compare !== null) {
+      baselineText = readFileSync(options.compare, 'utf8');
+      parseEntries(baselineText, options.compare);
+      if (options.results !== null) {
+        return gate(options.compare, readFileSync(options.results, 'utf8'), options.results, options.threshold, baselineText);
+      }
+    }
+  } catch (error) {
+    process.stderr.write(`bench: ${(error as Error).message}\n`);
+    return EXIT_USAGE;
+  }
 
   const all = discoverStrategies(ROOT);
   let strategies;
@@ -114,7 +122,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
 /** Prints the comparison of a results.json with a baseline; EXIT_REGRESSED when a ratio lost more than the threshold. */
 function gate(baselinePath: string, currentText: string, currentPath: string, threshold: number,
-  baselineText = readFileSync(baselinePath, 'utf8')): number {
+  baselineText: string): number {
   const comparison = compareEntries(parseEntries(baselineText, baselinePath), parseEntries(currentText, currentPath), threshold);
   process.stdout.write(`${formatComparison(comparison, baselinePath)}\n`);
   if (comparison.compared === 0) {

@@ -7,6 +7,9 @@ import { RATIO_UNIT, type BenchmarkEntry } from './entries.js';
  */
 const MIN_ABSOLUTE_LOSS = 0.02;
 
+/** Baseline figures the run did not measure are listed up to this many (a --strategies subset leaves out dozens). */
+const MISSING_SHOWN = 4;
+
 export interface Regression {
   name: string;
   baseline: number;
@@ -66,7 +69,9 @@ export function formatComparison(c: Comparison, baselinePath: string): string {
       (r.extra === undefined ? '' : ` [${r.extra}]`));
   }
   if (c.missing.length > 0) {
-    lines.push(`  not measured in this run (${c.missing.length}): ${c.missing.join('; ')}`);
+    const shown = c.missing.slice(0, MISSING_SHOWN).join('; ');
+    const more = c.missing.length > MISSING_SHOWN ? `; and ${c.missing.length - MISSING_SHOWN} more` : '';
+    lines.push(`  not measured in this run (${c.missing.length}): ${shown}${more}`);
   }
   return lines.join('\n');
 }
