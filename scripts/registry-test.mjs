@@ -210,7 +210,9 @@ async function main() {
 
   await step('start Verdaccio', async () => {
     const uplink = execFileSync('npm', ['config', 'get', 'registry'], { cwd: root, env: cleanEnv(), encoding: 'utf8' }).trim();
-    registry = await startVerdaccio({ root, dir: folder('verdaccio'), uplink, env: cleanEnv() });
+    // Verdaccio lives as long as the test: its reaper also removes the temp
+    // folder should this process be SIGKILLed.
+    registry = await startVerdaccio({ root, dir: folder('verdaccio'), uplink, env: cleanEnv(), orphanDir: tmp });
     const npmrc = join(tmp, 'npmrc');
     const host = registry.url.replace(/^http:/, '');
     // npm only sends a publish with some auth for the registry; Verdaccio's

@@ -33,10 +33,11 @@ export function cleanEnv(extra = {}) {
  * Starts `command args` in its own process group. The handle exposes the
  * output so far, a promise of the exit, and ways to wait for a line. Once the
  * command exits, the rest of its group gets `graceMs` to end by itself
- * before it is reported (`leftovers`) and killed.
+ * before it is reported (`leftovers`) and killed. `orphanDir`: a temp
+ * folder the reaper removes if this process dies without cleaning up.
  */
-export function spawnGuarded(command, args, { cwd, env, label = command, graceMs = 0 } = {}) {
-  const reaper = fork(REAPER, [String(graceMs), command, ...args], {
+export function spawnGuarded(command, args, { cwd, env, label = command, graceMs = 0, orphanDir = '' } = {}) {
+  const reaper = fork(REAPER, [String(graceMs), orphanDir, command, ...args], {
     cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

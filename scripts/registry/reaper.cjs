@@ -5,9 +5,15 @@
 // handler could never see. Without it, a killed test would leave Verdaccio or
 // a fib server listening on loopback.
 //
-// usage (from procs.mjs only): fork('reaper.cjs', [graceMs, command, ...args])
+// When the parent dies without cleaning up, the reaper also removes the
+// parent's temp folder, if it was given one (and only a fib-registry-* folder
+// of the system temp dir).
+//
+// usage (from procs.mjs only): fork('reaper.cjs', [graceMs, orphanDir, command, ...args])
 const { spawn } = require('node:child_process');
-const { constants } = require('node:os');
+const { rmSync } = require('node:fs');
+const { constants, tmpdir } = require('node:os');
+const { basename, dirname, resolve } = require('node:path');
 
 if (typeof process.send !== 'function') {
   process.stderr.write('reaper.cjs: must be started with an IPC channel (see scripts/registry/procs.mjs)\n');
@@ -16,7 +22,7 @@ if (typeof process.send !== 'function') {
 
 /** How often to look whether the rest of the group has ended after its leader. */
 const POLL_MS = 50;
-const [grace, command, ...args] = process.argv.slice(2);
+const [grace, orphanDir, command, ...args] = process.argv.slice(2);
 const graceMs = Number(grace);
 const child = spawn(command, args, { stdio: 'inherit', detached: true });
 
@@ -40,10 +46,22 @@ process.on('message', (message) => {
     }
   }
 });
-process.on('disconnect', () => {
-  signalGroup('SIGKILL');
-  process.exit(1);
-});
+function removeOrphanDir() {
+  const dir = orphanDir && resolve(orphanDir);
+  if (dir && dirname(dir) === resolve(tmpdir()) && basename(dir).startsWith('fib-registry-')) {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  }
+}
+
+// Parent gone, or a Ctrl-C that reached this reaper's own group: take the
+// command's group down with it.
+for (const event of ['disconnect', 'SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(event, () => {
+    signalGroup('SIGKILL');
+    if (event === 'disconnect') removeOrphanDir();
+    process.exit(1);
+  });
+}
 
 child.on('error', (error) => {
   process.send({ reaper: 'error', message: error.message });

@@ -78,9 +78,9 @@ async function ping(url) {
 /**
  * Starts Verdaccio and resolves once it answers /-/ping. `dir` must be empty
  * and private to this run; the caller stops the returned process (or lets
- * procs.stopAll do it).
+ * procs.stopAll do it). `orphanDir` is removed if the caller dies first.
  */
-export async function startVerdaccio({ root, dir, uplink, env }) {
+export async function startVerdaccio({ root, dir, uplink, env, orphanDir }) {
   mkdirSync(join(dir, 'storage'), { recursive: true });
   const configPath = join(dir, 'config.yaml');
   writeFileSync(configPath, config({ storage: join(dir, 'storage'), htpasswd: join(dir, 'htpasswd'), uplink }));
@@ -93,6 +93,7 @@ export async function startVerdaccio({ root, dir, uplink, env }) {
       cwd: dir,
       env,
       label: 'verdaccio',
+      orphanDir,
     });
     const deadline = Date.now() + BOOT_TIMEOUT_MS;
     while (!proc.done && Date.now() < deadline) {
