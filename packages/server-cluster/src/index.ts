@@ -19,6 +19,6 @@ export const program: ServerProgram = {
  * Starts a cluster from the calling program, which becomes the primary. The
  * workers run this package's own worker entry, not the caller's script.
  */
-export function start(options?: StartOptions): Promise<RunningServer> {
+export async function start(options?: StartOptions): Promise<RunningServer> {
   return startCluster(resolveOptions(options, program));
 }

@@ -131,12 +131,14 @@ export async function startCluster(options: ServerOptions): Promise<RunningServe
       slot.restartTimer = null;
       const worker = slot.worker;
       if (worker === null) continue;
-      exits.push(new Promise((resolve) => worker.once('exit', (code) => resolve(code === 0))));
       if (slot.listening && worker.isConnected()) {
+        // Clean when the worker drained within --shutdown-timeout (exit 0).
+        exits.push(new Promise((resolve) => worker.once('exit', (code) => resolve(code === 0))));
         const drain: ToWorker = { tag: TAG, type: 'drain' };
         worker.send(drain);
       } else {
-        // Not serving anything yet: nothing to drain.
+        // Still starting (a replacement): it serves nothing yet, nothing is cut off.
+        exits.push(new Promise((resolve) => worker.once('exit', () => resolve(true))));
         worker.process.kill('SIGTERM');
       }
     }

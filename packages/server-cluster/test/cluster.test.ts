@@ -1,0 +1,184 @@
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { FibClient } from '@fib/protocol';
+import { descendants, isAlive, killIfRunning, RawClient, startBin, waitGone, type ServerRun } from '@fib/testkit';
+import { split, start } from '@fib/server-cluster';
+
+const servers: ServerRun[] = [];
+test.after.always(() => Promise.all(servers.map(killIfRunning)));
+
+async function startCluster(args: string[] = [], workers = 2): Promise<ServerRun> {
+  const server = await startBin('@fib/server-cluster', 'fib-server-cluster', ['--workers', String(workers), ...args]);
+  servers.push(server);
+  return server;
+}
+
+/** Polls `check` until it holds; fails after a generous bound (not a timing assertion). */
+async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** The direct children of `pid` that run the cluster's worker entry. */
+const workersOf = (server: ServerRun | number) => {
+  const parent = typeof server === 'number' ? server : server.pid;
+  return descendants(parent).filter((pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      return ppid === parent && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('server-cluster/dist/worker.js');
+    } catch {
+      return false;
+    }
+  });
+};
+
+test('split shares --max-connections between workers exactly', (t) => {
+  t.deepEqual(split(10, 4), [3, 3, 2, 2]);
+  t.deepEqual(split(2, 2), [1, 1]);
+  t.deepEqual(split(10_000, 3).reduce((a, b) => a + b), 10_000);
+});
+
+test('--workers processes run the worker entry, all on the one port the ready line names', async (t) => {
+  const server = await startCluster([], 3);
+  await until(() => workersOf(server).length === 3, 'three workers run');
+  t.is(descendants(server.pid).length, 3, 'nothing but the workers');
+  t.regex(server.stdout(), /^fib-server-cluster listening on 127\.0\.0\.1:\d+\n$/, 'one ready line');
+  // Round-robin: six connections on the one port land on every worker; a
+  // fib(25) each at once is answered by all of them.
+  const clients = await Promise.all(Array.from({ length: 6 }, () => FibClient.connect({ port: server.port })));
+  t.deepEqual(await Promise.all(clients.map((c) => c.fib(25))), clients.map(() => 75025));
+  await Promise.all(clients.map((c) => c.close()));
+  t.deepEqual(await server.stop(), { code: 0, signal: null });
+});
+
+test('a worker killed with SIGKILL under load cuts off only its clients and is replaced on the same port', async (t) => {
+  const server = await startCluster();
+  await until(() => workersOf(server).length === 2, 'two workers run');
+  const workers = workersOf(server);
+  const clients = await Promise.all([0, 1, 2, 3].map(() => FibClient.connect({ port: server.port })));
+  const results = clients.map(() => ({ ok: 0, failed: false }));
+  let stop = false;
+  const loops = clients.map(async (client, i) => {
+    // Bounded: at most 5000 requests per client, and stops once told to.
+    for (let round = 0; round < 5000 && !stop; round++) {
+      try {
+        t.is(await client.fib(12), 144);
+        results[i]!.ok++;
+      } catch {
+        results[i]!.failed = true;
+        return;
+      }
+    }
+  });
+  await until(() => results.every((r) => r.ok >= 10), 'every client got answers');
+  process.kill(workers[0]!, 'SIGKILL');
+  // Round-robin gave each worker two of the four connections.
+  await until(() => results.filter((r) => r.failed).length === 2, 'the dead worker\'s two clients were cut off');
+  const before = results.map((r) => r.ok);
+  await until(() => results.every((r, i) => r.failed || r.ok >= before[i]! + 10), 'the other clients are still served');
+  stop = true;
+  await Promise.all(loops);
+  t.is(results.filter((r) => r.failed).length, 2);
+  t.true(isAlive(workers[1]!));
+
+  await until(() => workersOf(server).length === 2 && !workersOf(server).includes(workers[0]!), 'the dead worker was replaced');
+  t.regex(server.stderr(), new RegExp(`worker ${workers[0]} died \\(SIGKILL\\); replacing it`));
+  await Promise.all(clients.map((c) => c.close()));
+  // The replacement serves on the same port: connections reach both workers.
+  const fresh = await Promise.all([0, 1, 2, 3].map(() => FibClient.connect({ port: server.port })));
+  t.deepEqual(await Promise.all(fresh.map((c) => c.fib(20))), [6765, 6765, 6765, 6765]);
+  await Promise.all(fresh.map((c) => c.close()));
+  const all = workersOf(server);
+  t.deepEqual(await server.stop(), { code: 0, signal: null });
+  await waitGone(all);
+});
+
+test('with --port 0, workers that all die at once come back on the same port', async (t) => {
+  const server = await startCluster();
+  await until(() => workersOf(server).length === 2, 'two workers run');
+  const first = workersOf(server);
+  for (const pid of first) process.kill(pid, 'SIGKILL');
+  await until(() => {
+    const now = workersOf(server);
+    return now.length === 2 && now.every((pid) => !first.includes(pid));
+  }, 'both workers were replaced');
+  let client: FibClient | undefined;
+  // The replacements may still be starting: retry the connection, bounded.
+  for (let attempt = 0; attempt < 100 && client === undefined; attempt++) {
+    client = await FibClient.connect({ port: server.port }).catch(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return undefined;
+    });
+  }
+  t.truthy(client, 'the port the ready line named is served again');
+  t.is(await client!.fib(10), 55);
+  await client!.close();
+  t.deepEqual(await server.stop(), { code: 0, signal: null });
+});
+
+test('workers exit when the primary is killed with SIGKILL, even one stuck in a long fib', async (t) => {
+  const server = await startCluster(['--max-n', '50']);
+  await until(() => workersOf(server).length === 2, 'two workers run');
+  const workers = workersOf(server);
+  const client = await RawClient.connect(server.port);
+  t.is(await client.ask('5'), '5');
+  // fib(48) takes minutes: the worker's event loop is blocked when the primary dies.
+  await client.write('48\n');
+  t.deepEqual(await server.stop('SIGKILL'), { code: null, signal: 'SIGKILL' });
+  await waitGone(workers);
+  client.destroy();
+});
+
+test('SIGTERM drains every worker; a request still computing at --shutdown-timeout is cut off, exit 1', async (t) => {
+  const server = await startCluster(['--max-n', '50', '--shutdown-timeout', '0.5']);
+  await until(() => workersOf(server).length === 2, 'two workers run');
+  const workers = workersOf(server);
+  const quick = await RawClient.connect(server.port);
+  const slow = await RawClient.connect(server.port);
+  t.is(await quick.ask('1'), '1');
+  t.is(await slow.ask('1'), '1');
+  await quick.write('30\n');
+  // fib(48) takes minutes: it cannot finish within the half second.
+  await slow.write('48\n');
+  const exit = server.stop('SIGTERM');
+  t.is(await quick.line(), '832040');
+  t.is(await quick.line(), null, 'the drained connection is closed');
+  t.is(await slow.line(), null, 'the cut-off connection is closed without an answer');
+  t.deepEqual(await exit, { code: 1, signal: null });
+  await waitGone(workers);
+});
+
+test('library start() forks the package\'s worker entry, not the calling script, and close() leaves no worker', async (t) => {
+  const server = await start({ port: 0, workers: 2 });
+  // Other tests of this file run servers too, as grandchildren: only our own children count.
+  const workers = workersOf(process.pid);
+  try {
+    t.is(workers.length, 2);
+    const client = await FibClient.connect({ port: server.address.port });
+    t.is(await client.fib(22), 17711);
+    await client.close();
+  } finally {
+    await server.close();
+  }
+  await waitGone(workers);
+});
+
+test('--max-connections is split between workers: the total stays within it', async (t) => {
+  const server = await startCluster(['--max-connections', '4']);
+  // One at a time, so that round-robin alternates (a burst may give one
+  // worker two in a row, which is the documented cost of splitting).
+  const clients: RawClient[] = [];
+  for (let i = 0; i < 4; i++) {
+    const client = await RawClient.connect(server.port);
+    t.is(await client.ask('7'), '13');
+    clients.push(client);
+  }
+  const fifth = await RawClient.connect(server.port);
+  t.regex((await fifth.line())!, /^ERR busy /);
+  for (const client of clients) client.end();
+  t.deepEqual(await server.stop(), { code: 0, signal: null });
+});
