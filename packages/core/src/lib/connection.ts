@@ -76,7 +76,12 @@ export class Connection {
     this.#shared = shared;
     socket.setNoDelay(true);
     if (limits.idleTimeoutMs > 0) {
-      socket.setTimeout(limits.idleTimeoutMs, () => {
+      // A listener of our own, not setTimeout's callback: that one is added
+      // with once(), so after firing while answers were pending it would be
+      // gone, and the connection would never time out again. The timer
+      // itself is re-armed by every read and write.
+      socket.setTimeout(limits.idleTimeoutMs);
+      socket.on('timeout', () => {
         // Waiting for our own answers is not idleness.
         if (this.#pending === 0) socket.destroy();
       });
