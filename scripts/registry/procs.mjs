@@ -9,6 +9,14 @@ const REAPER = fileURLToPath(new URL('./reaper.cjs', import.meta.url));
 const MAX_CAPTURE = 1 << 20;
 
 const live = new Set();
+/** Process groups started without a reaper (start-up timing), by leader pid. */
+const bareGroups = new Set();
+
+/** Registers a detached child's group for killAllSync; returns the untrack function. */
+export function trackGroup(pid) {
+  bareGroups.add(pid);
+  return () => bareGroups.delete(pid);
+}
 
 /**
  * An environment for the tools the test runs, free of what `npm run` adds:
@@ -159,6 +167,14 @@ export function killAllSync() {
     }
   }
   live.clear();
+  for (const pid of bareGroups) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  bareGroups.clear();
 }
 
 /** Kills what is left and waits (briefly) for the reapers to report their exit. */
