@@ -1,0 +1,107 @@
+import test from 'ava';
+import { readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { Socket } from 'node:net';
+import { fib, resolveOptions, WORKER_FAULT_ENV } from '@fib/core';
+import { FibClient } from '@fib/protocol';
+import { killIfRunning, RawClient, startBin, type ServerRun } from '@fib/testkit';
+import { start, strategy } from '@fib/server-pool';
+
+const servers: ServerRun[] = [];
+test.after.always(() => Promise.all(servers.map(killIfRunning)));
+
+async function startPool(args: string[], env?: NodeJS.ProcessEnv): Promise<ServerRun> {
+  const server = await startBin('@fib/server-pool', 'fib-server-pool', args, env);
+  servers.push(server);
+  return server;
+}
+
+/** OS threads of this process (Linux). */
+const threadCount = () => readdirSync('/proc/self/task').length;
+
+for (const kind of ['exit', 'throw', 'oom'] as const) {
+  test(`a thread that dies (${kind}) is replaced and its request retried once`, async (t) => {
+    // One thread: the retry can only be answered by its replacement.
+    const server = await startPool(['--workers', '1'], { [WORKER_FAULT_ENV]: `${kind}:13:1` });
+    const client = await RawClient.connect(server.port);
+    t.is(await client.ask('13'), '233');
+    t.is(await client.ask('13'), '233', 'the fault was used up: the next one is computed normally');
+    t.is(await client.ask('20'), '6765');
+    client.end();
+    t.regex(server.stderr(), /a pool thread died/);
+    t.deepEqual(await server.stop(), { code: 0, signal: null });
+  });
+
+  test(`a request whose retry dies too (${kind}) gets ERR internal; the server goes on`, async (t) => {
+    const server = await startPool(['--workers', '2'], { [WORKER_FAULT_ENV]: `${kind}:13` });
+    const client = await RawClient.connect(server.port);
+    // Pipelined: the requests around the fatal ones are answered normally, in order.
+    await client.write('13\n12\n13\n5\n');
+    t.deepEqual(await client.lines(4), [
+      'ERR internal the worker computing this request died, twice',
+      '144',
+      'ERR internal the worker computing this request died, twice',
+      '5',
+    ]);
+    const other = await FibClient.connect({ port: server.port });
+    t.deepEqual(await Promise.all([other.fib(22), other.fib(23)]), [fib(22), fib(23)]);
+    await other.close();
+    client.end();
+    t.deepEqual(await server.stop(), { code: 0, signal: null });
+  });
+}
+
+test('pipelined requests of one connection run on several threads and are answered in order', async (t) => {
+  const server = await startPool(['--workers', '2']);
+  const ns = Array.from({ length: 60 }, (_, i) => (i % 3 === 0 ? 24 + (i % 4) : i % 11));
+  const client = await RawClient.connect(server.port);
+  await client.write(ns.map((n) => `${n}\n`).join(''));
+  t.deepEqual(await client.lines(ns.length), ns.map((n) => String(fib(n))));
+  client.end();
+});
+
+// Serial: the in-process tests count this process's threads, so they must not overlap.
+test.serial('a connection that goes away cancels its queued jobs', async (t) => {
+  const options = resolveOptions({ workers: 1 }, strategy);
+  const engine = await strategy.create(options);
+  try {
+    const session = engine.open!(new Socket());
+    // About a second of work for the single thread if nothing were cancelled.
+    const jobs = Array.from({ length: 40 }, () => session.compute(30));
+    session.close();
+    const settled = await Promise.allSettled(jobs);
+    t.deepEqual(settled.map((s) => s.status), jobs.map(() => 'rejected'), 'every job of the closed connection was dropped');
+    t.true(settled.every((s) => s.status === 'rejected' && (s.reason as Error).name === 'AbortError'));
+    // The thread that held the running job was ended with it and replaced.
+    const next = engine.open!(new Socket());
+    t.is(await next.compute(20), fib(20));
+    next.close();
+  } finally {
+    await engine.close();
+  }
+});
+
+test.serial('no thread is left after close', async (t) => {
+  // Start the lazily created process-wide threads (libuv's pool) first.
+  await Promise.all([readFile(import.meta.filename), readFile(import.meta.filename)]);
+  const first = await start({ port: 0, workers: 2 });
+  await first.close();
+  const before = threadCount();
+  const server = await start({ port: 0, workers: 3 });
+  t.true(threadCount() >= before + 3, 'the pool started its threads');
+  const client = await FibClient.connect({ port: server.address.port });
+  t.deepEqual(await Promise.all([client.fib(25), client.fib(24), client.fib(1)]), [fib(25), fib(24), 1]);
+  // Closed with the client still connected: the shutdown ends its connection.
+  await server.close();
+  t.true(threadCount() <= before, `${threadCount()} threads after close, ${before} before start`);
+  await client.close();
+});
+
+test('an idle timeout that falls while a request computes still closes the connection after the answer', async (t) => {
+  // fib(35) takes longer than 0.1 s here: the timeout fires while the answer is pending.
+  const server = await startPool(['--workers', '1', '--idle-timeout', '0.1']);
+  const client = await RawClient.connect(server.port);
+  t.is(await client.ask('35'), String(fib(35)));
+  const closed = await Promise.race([client.closed.then(() => true), new Promise((r) => setTimeout(r, 15_000, false))]);
+  t.true(closed, 'the connection was closed once idle');
+});
