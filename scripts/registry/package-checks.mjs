@@ -126,6 +126,9 @@ export function checkPackage({ dir, rel, published }) {
   need(manifest.license === EXPECTED_LICENSE, `license is ${JSON.stringify(manifest.license)}`);
   need(manifest.repository?.directory === rel, `repository.directory is ${JSON.stringify(manifest.repository?.directory)}, not "${rel}"`);
   need(Array.isArray(manifest.keywords) && manifest.keywords.length > 0, 'no keywords');
+  // A scoped package is published restricted unless told otherwise, and the
+  // public registry then refuses it (402); Verdaccio would not notice.
+  need(!manifest.name.startsWith('@') || manifest.publishConfig?.access === 'public', 'publishConfig.access is not "public"');
 
   // Every entry point named in the manifest is in the tarball.
   const target = (path) => posix.normalize(path.replace(/^\.\//, ''));
