@@ -1,0 +1,144 @@
+import Tinypool from 'tinypool';
+import {
+  WorkerDiedError,
+  retryOnce,
+  workerFaultPlan,
+  type Engine,
+  type ServerOptions,
+  type Session,
+  type WorkerFaultPlan,
+} from '@fib/core';
+import { OwnedTaskQueue, type Owner } from './task-queue.js';
+import type { PoolTask } from './task.js';
+
+/** The pool's processes live as long as the server: tinypool's idle timeout is never reached. */
+const KEEP_IDLE_WORKERS_MS = 2 ** 31 - 1;
+/**
+ * `pool.destroy()` sends SIGTERM and, after tinypool's own 1 s, SIGKILL; this
+ * is our bound on the whole teardown, after which we SIGKILL what is left
+ * ourselves (a destroy that waits on an 'exit' that never comes must not hang
+ * the shutdown).
+ */
+const DESTROY_TIMEOUT_MS = 3000;
+/** A SIGKILLed process's 'exit' comes within milliseconds; this bounds the wait for it. */
+const KILLED_EXIT_WAIT_MS = 1000;
+/** tinypool's ProcessWorker rejects the tasks of a child that exits with this message. */
+const TINYPOOL_WORKER_EXITED = 'Worker exited unexpectedly';
+/**
+ * A send to a child that is dying or dead fails with one of these, emitted as
+ * the child's 'error' (tinypool issues #84, #94, #130); tinypool then rejects
+ * the tasks that child held with that error: the worker is gone either way.
+ */
+const CHANNEL_GONE = new Set(['EPIPE', 'ERR_IPC_CHANNEL_CLOSED', 'ECONNRESET']);
+
+const LOG = 'fib-server-process-pool';
+
+/** The connection is gone: its retry is not worth a process's time. */
+class ConnectionClosedError extends Error {
+  constructor() {
+    super('the connection closed before its job was computed');
+    this.name = 'ConnectionClosedError';
+  }
+}
+
+function isWorkerDeath(error: unknown): error is Error {
+  if (!(error instanceof Error)) return false;
+  return error.message === TINYPOOL_WORKER_EXITED || CHANNEL_GONE.has((error as NodeJS.ErrnoException).code ?? '');
+}
+
+/**
+ * A tinypool pool of `options.workers` child processes, started before the
+ * server says it is ready. Each request is `pool.run(n)` under core's
+ * `retryOnce`: a worker that dies is replaced by tinypool and the request runs
+ * once more, then is answered `ERR internal`.
+ */
+export async function createProcessPoolEngine(options: ServerOptions): Promise<Engine> {
+  const faults: WorkerFaultPlan | null = workerFaultPlan();
+  const queue = new OwnedTaskQueue();
+  const pool = new Tinypool({
+    runtime: 'child_process',
+    filename: new URL('./task.js', import.meta.url).href,
+    minThreads: options.workers,
+    maxThreads: options.workers,
+    idleTimeout: KEEP_IDLE_WORKERS_MS,
+    taskQueue: queue,
+    // Without `env`, tinypool gives its children an empty environment.
+    env: { ...process.env } as Record<string, string>,
+    // Atomics only serve the worker_threads runtime's shared buffer.
+    useAtomics: false,
+  });
+  // A child that dies with no task (an idle worker killed, or a second 'error'
+  // after the send that failed) is reported on the pool: an unhandled 'error'
+  // event would crash the server. It is logged, not hidden; tinypool has
+  // already removed that worker and forked its replacement.
+  pool.on('error', (error: unknown) => {
+    console.error(`${LOG}: a pool process failed: ${(error as Error).message ?? String(error)}`);
+  });
+
+  const run = (n: number, owner: Owner, closed: () => boolean): Promise<number> => {
+    if (closed()) return Promise.reject(new ConnectionClosedError());
+    const fault = faults?.take(n);
+    const task: PoolTask = fault === undefined ? n : { n, fault };
+    const result = queue.runFor(owner, () => pool.run(task) as Promise<number>);
+    return result.catch((error: unknown) => {
+      if (!isWorkerDeath(error)) throw error;
+      console.error(`${LOG}: the pool process computing fib(${n}) died (${error.message}); it is replaced`);
+      throw new WorkerDiedError(undefined, { cause: error });
+    });
+  };
+
+  try {
+    // One task per process: the ready line then means every child is up, and
+    // a child that cannot start fails the server's start, not its first client.
+    await Promise.all(Array.from({ length: options.workers }, () => pool.run(0)));
+  } catch (error) {
+    await destroy(pool);
+    throw error;
+  }
+
+  return {
+    open(): Session {
+      const owner: Owner = new Set();
+      let closed = false;
+      const isClosed = () => closed;
+      return {
+        compute: (n) => retryOnce(() => run(n, owner, isClosed)),
+        close() {
+          closed = true;
+          queue.cancelOwnedBy(owner);
+        },
+      };
+    },
+    close: () => destroy(pool),
+  };
+}
+
+/**
+ * SIGTERM every child (tinypool's destroy; its own SIGKILL follows after 1 s);
+ * whatever has not exited after DESTROY_TIMEOUT_MS is SIGKILLed by us, and
+ * the shutdown goes on after KILLED_EXIT_WAIT_MS whatever tinypool says.
+ */
+async function destroy(pool: Tinypool): Promise<void> {
+  const alive = new Set<number>();
+  for (const worker of pool.threads) {
+    alive.add(worker.threadId);
+    worker.once('exit', () => alive.delete(worker.threadId));
+  }
+  const destroyed = pool.destroy().then(() => true);
+  if (await Promise.race([destroyed, delay(DESTROY_TIMEOUT_MS)])) return;
+  for (const pid of alive) {
+    console.error(`${LOG}: pool process ${pid} outlived the shutdown; SIGKILL`);
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // It exited meanwhile.
+    }
+  }
+  if (!(await Promise.race([destroyed, delay(KILLED_EXIT_WAIT_MS)]))) {
+    console.error(`${LOG}: tinypool did not finish its teardown; going on`);
+  }
+}
+
+function delay(ms: number): Promise<false> {
+  return new Promise((resolve) => setTimeout(resolve, ms, false).unref());
+}
