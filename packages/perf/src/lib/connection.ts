@@ -212,7 +212,7 @@ export class Connection {
     let digits = this.#digits;
     let i = 0;
     if (this.#odd !== null) {
-      i = this.#continueOdd(nread, 0, now) + 1; // past the newline that ended it
+      i = this.#continueOdd(nread, 0) + 1; // past the newline that ended it
       if (!this.#alive) return true;
     }
     for (; i < nread; i++) {
@@ -229,7 +229,7 @@ export class Connection {
         this.#odd = digits === 0 ? '' : String(value).padStart(digits, '0');
         value = 0;
         digits = 0;
-        i = this.#continueOdd(nread, i, now);
+        i = this.#continueOdd(nread, i);
       }
       if (!this.#alive) return true;
     }
@@ -250,7 +250,7 @@ export class Connection {
   }
 
   /** Reads the rest of an odd line from `from`; returns the index of its newline, or `end`. */
-  #continueOdd(end: number, from: number, now: number): number {
+  #continueOdd(end: number, from: number): number {
     const buf = READ_BUFFER;
     let newline = from;
     while (newline < end && buf[newline] !== NEWLINE) newline++;
@@ -263,7 +263,7 @@ export class Connection {
       return end;
     }
     this.#odd = null;
-    this.#settleLine(line, now);
+    this.#settleLine(line);
     return newline;
   }
 
@@ -308,7 +308,7 @@ export class Connection {
     }
   }
 
-  #settleLine(line: string, _now: number): void {
+  #settleLine(line: string): void {
     if (this.#pop(() => clip(line)) < 0) return;
     const run = this.#run;
     const counters = this.#measuring() ? run.measured : run.warmup;
