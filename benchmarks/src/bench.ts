@@ -85,7 +85,9 @@ async function main(argv: readonly string[]): Promise<number> {
     cpus: os.availableParallelism(),
     cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown CPU',
     duration: options.duration,
+    rounds: options.rounds,
     warmup: options.warmup,
+    scalingWarmup: options.scalingWarmup,
     quick: options.quick,
     scenarios: options.scenarios,
   };

@@ -4,10 +4,17 @@ import { parseArgs } from 'node:util';
 export const SCENARIOS = ['A', 'B', 'C', 'D', 'E'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
-/** Seconds measured per run in a full bench: long enough for a few hundred fib(30) answers. */
-const FULL_DURATION = 4;
+/** Seconds measured per run in a full bench: about a hundred fib(30) answers, twenty thousand perf2 ones. */
+const FULL_DURATION = 1.2;
+/** Rounds of a full bench: the median of three paired ratios shrugs off one noisy round. */
+const FULL_ROUNDS = 3;
 /** Seconds per run with --quick: 8 runs per strategy keep all strategies near a minute and a half. */
 const QUICK_DURATION = 0.8;
+/** Seconds: eight Node workers or processes start in about half a second on an idle 2-core machine. */
+const FULL_SCALING_WARMUP = 1;
+const QUICK_SCALING_WARMUP = 0.5;
+/** A bound, so that a typo cannot start a bench of several hours. */
+const MAX_ROUNDS = 20;
 /** The gate's default: a ratio may lose 20% before it counts as a regression (the issue's figure). */
 const DEFAULT_THRESHOLD = 0.2;
 
@@ -17,8 +24,16 @@ export interface BenchOptions {
   scenarios: Scenario[];
   /** Seconds measured in every run (A to D, and each step of E). */
   duration: number;
+  /** Times every scenario is run; ratios are the median of the rounds' ratios. */
+  rounds: number;
   /** Seconds of load before each measurement, so JIT compilation and worker start-up are not measured. */
   warmup: number;
+  /**
+   * E's warmup: at least long enough for the strategies that start a worker
+   * per connection (thread, fork) to have started eight, so that E measures
+   * scaling over cores rather than start-up. Start-up cost shows in A and C.
+   */
+  scalingWarmup: number;
   /** Pause between two runs, so work left over from one does not land in the next. */
   settleMs: number;
   quick: boolean;
@@ -52,8 +67,9 @@ options:
   --strategies a,b    strategies to run (default: every packages/server-* with a bin)
   --scenarios A,C     scenarios to run (default: A,B,C,D,E)
   --duration S        seconds measured per run (default ${FULL_DURATION}; ${QUICK_DURATION} with --quick)
+  --rounds N          times each scenario runs; ratios are the median of the rounds (default ${FULL_ROUNDS}; 1 with --quick)
   --warmup S          seconds of load before each measurement (default: a quarter of --duration, at most 1)
-  --quick             short runs for CI: all strategies in about a minute and a half
+  --quick             one short round for CI: all strategies in about a minute and a half
   --out DIR           where to write the files (default: bench-results)
   --compare FILE      gate: compare the ratios with a baseline results.json
   --threshold F       with --compare: the loss that counts as a regression (default ${DEFAULT_THRESHOLD})
@@ -74,6 +90,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         scenarios: { type: 'string' },
         duration: { type: 'string' },
         warmup: { type: 'string' },
+        rounds: { type: 'string' },
         quick: { type: 'boolean', default: false },
         out: { type: 'string', default: 'bench-results' },
         compare: { type: 'string' },
@@ -92,6 +109,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const warmup = values.warmup === undefined
     ? Math.min(1, duration / 4)
     : nonNegative('--warmup', values.warmup);
+  const rounds = values.rounds === undefined ? (quick ? 1 : FULL_ROUNDS) : positive('--rounds', values.rounds);
+  if (!Number.isInteger(rounds) || rounds > MAX_ROUNDS) {
+    throw new UsageError(`--rounds must be an integer from 1 to ${MAX_ROUNDS} (got ${values.rounds})`);
+  }
   const threshold = values.threshold === undefined ? DEFAULT_THRESHOLD : nonNegative('--threshold', values.threshold);
   if (threshold >= 1) throw new UsageError(`--threshold must be below 1 (got ${values.threshold})`);
   if (values.results !== undefined && values.compare === undefined) {
@@ -104,8 +125,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     strategies: list(values.strategies),
     scenarios: values.scenarios === undefined ? [...SCENARIOS] : scenarioList(values.scenarios),
     duration,
+    rounds,
     warmup,
-    settleMs: quick ? 150 : 500,
+    scalingWarmup: Math.max(warmup, quick ? QUICK_SCALING_WARMUP : FULL_SCALING_WARMUP),
+    settleMs: quick ? 150 : 300,
     quick,
     out: values.out,
     compare: values.compare ?? null,

@@ -1,3 +1,4 @@
+import { median } from './stats.js';
 import type { ScenarioResults } from './scenarios.js';
 
 /** Everything measured for one strategy. */
@@ -7,7 +8,10 @@ export interface StrategyOutcome {
   status: 'ok' | 'failed';
   /** Why it failed (null when ok). */
   error: string | null;
+  /** Each scenario summed up over the rounds: median rates and latencies (see mergeRounds). */
   scenarios: ScenarioResults;
+  /** What each round measured, in order. */
+  rounds: ScenarioResults[];
   /** Peak summed RSS of the server and its descendants; null where /proc is missing or it never started. */
   peakRssBytes: number | null;
   /** Most processes in the server's tree at once. */
@@ -28,19 +32,33 @@ export interface Ratios {
   eVsSequential: number | null;
 }
 
+/**
+ * The ratios within one strategy are taken round by round (B and A of the
+ * same round ran seconds apart, under the same conditions) and the median of
+ * the rounds is kept, so that a load spike on a shared machine spoils one
+ * round rather than the figure. Speed-up over sequential compares two servers
+ * that never ran at once: it divides their medians.
+ */
 export function ratios(outcome: StrategyOutcome, sequential: StrategyOutcome | undefined): Ratios {
-  const { A, B, C, D, E } = outcome.scenarios;
+  const perRound = outcome.rounds.map(roundRatios);
+  const pick = (key: 'ba' | 'dc' | 'eScaling') =>
+    median(perRound.map((r) => r[key]).filter((v): v is number => v !== null));
+  const last = outcome.scenarios.E?.steps.at(-1);
+  const reference = sequential?.scenarios.E?.steps.find((s) => s.connections === last?.connections);
+  const eVsSequential = last && reference && reference.run.rate > 0 ? last.run.rate / reference.run.rate : null;
+  return { ba: pick('ba'), dc: pick('dc'), eScaling: pick('eScaling'), eVsSequential };
+}
+
+function roundRatios({ A, B, C, D, E }: ScenarioResults): Omit<Ratios, 'eVsSequential'> {
   const ba = A && B && A.run.rate > 0 ? B.run.rate / A.run.rate : null;
   let dc: number | null = null;
   if (C?.run.latencyMs && D) dc = D.run.latencyMs ? D.run.latencyMs.p50 / C.run.latencyMs.p50 : Infinity;
   const first = E?.steps[0];
   const last = E?.steps.at(-1);
   const eScaling = first && last && first.run.rate > 0 ? last.run.rate / first.run.rate : null;
-  let eVsSequential: number | null = null;
-  const reference = sequential?.scenarios.E?.steps.find((s) => s.connections === last?.connections);
-  if (last && reference && reference.run.rate > 0) eVsSequential = last.run.rate / reference.run.rate;
-  return { ba, dc, eScaling, eVsSequential };
+  return { ba, dc, eScaling };
 }
+
 
 export function findSequential(outcomes: StrategyOutcome[]): StrategyOutcome | undefined {
   return outcomes.find((o) => o.name === 'sequential' && o.status === 'ok');
@@ -56,6 +74,8 @@ export interface RunMeta {
   /** Seconds measured per run, and the warmup before each. */
   duration: number;
   warmup: number;
+  scalingWarmup: number;
   quick: boolean;
   scenarios: string[];
+  rounds: number;
 }

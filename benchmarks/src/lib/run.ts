@@ -1,7 +1,7 @@
 import type { BenchOptions, Scenario } from './options.js';
 import type { StrategyOutcome } from './outcome.js';
 import type { Progress } from './progress.js';
-import { runScenario, SCALING_N, SLOW_N, type RunSummary, type ScenarioContext, type ScenarioResults } from './scenarios.js';
+import { mergeRounds, runScenario, SCALING_N, SLOW_N, type RunSummary, type ScenarioContext, type ScenarioResults } from './scenarios.js';
 import { startServer, type ServerHandle } from './server.js';
 import type { StrategyPackage } from './strategies.js';
 import { formatRate, formatRatio } from './table.js';
@@ -21,6 +21,7 @@ export async function runStrategy(strategy: StrategyPackage, options: BenchOptio
     status: 'ok',
     error: null,
     scenarios: {},
+    rounds: [],
     peakRssBytes: null,
     peakProcesses: 0,
     notes: [],
@@ -45,30 +46,37 @@ export async function runStrategy(strategy: StrategyPackage, options: BenchOptio
     port: server.port,
     duration: options.duration,
     warmup: options.warmup,
+    scalingWarmup: options.scalingWarmup,
     signal,
     settle,
     onTick: (label, tick) => progress.tick(label, tick),
   };
   try {
-    for (const scenario of options.scenarios) {
-      if (signal.aborted) break;
-      const result = await runScenario(ctx, scenario);
-      Object.assign(outcome.scenarios, result);
-      if (signal.aborted) break;
-      await settle();
-      const died = server.exitInfo;
-      if (died !== null) {
-        const tail = server.stderrTail();
-        throw new Error(`the server exited during ${scenario} (${died.signal ?? `code ${died.code}`})` +
-          (tail === '' ? '' : `: ${tail.split('\n').slice(-4).join(' / ')}`));
+    for (let round = 0; round < options.rounds && !signal.aborted; round++) {
+      const results: ScenarioResults = {};
+      outcome.rounds.push(results);
+      const prefix = options.rounds > 1 ? `round ${round + 1}/${options.rounds}: ` : '';
+      for (const scenario of options.scenarios) {
+        if (signal.aborted) break;
+        const result = await runScenario(ctx, scenario);
+        Object.assign(results, result);
+        if (signal.aborted) break;
+        await settle();
+        const died = server.exitInfo;
+        if (died !== null) {
+          const tail = server.stderrTail();
+          throw new Error(`the server exited during ${scenario} (${died.signal ?? `code ${died.code}`})` +
+            (tail === '' ? '' : `: ${tail.split('\n').slice(-4).join(' / ')}`));
+        }
+        const refused = runsOf(result).find((run) => run.stopReason === 'connect-failed' || run.stopReason === 'connections-lost');
+        if (refused) throw new Error(`${scenario}: ${refused.problems[0] ?? refused.stopReason}`);
+        progress.line(prefix + describe(scenario, results));
       }
-      const refused = runsOf(result).find((run) => run.stopReason === 'connect-failed' || run.stopReason === 'connections-lost');
-      if (refused) throw new Error(`${scenario}: ${refused.problems[0] ?? refused.stopReason}`);
-      progress.line(describe(scenario, outcome.scenarios));
     }
   } catch (error) {
     fail((error as Error).message);
   } finally {
+    outcome.scenarios = mergeRounds(outcome.rounds);
     const report = await server.stop();
     outcome.peakRssBytes = server.sampler.peakBytes;
     outcome.peakProcesses = server.sampler.peakProcesses;
@@ -81,7 +89,7 @@ export async function runStrategy(strategy: StrategyPackage, options: BenchOptio
       outcome.notes.push(`exited with ${exitSignal ?? `code ${code}`} after SIGTERM (SPEC: 0)`);
     }
   }
-  const failed = runsOf(outcome.scenarios).filter((run) => run.failed > 0);
+  const failed = outcome.rounds.flatMap(runsOf).filter((run) => run.failed > 0);
   if (failed.length > 0) {
     const count = failed.reduce((sum, run) => sum + run.failed, 0);
     const problems = [...new Set(failed.flatMap((run) => run.problems))].slice(0, 3);

@@ -1,5 +1,6 @@
 import { runLoad, type LoadResult, type StopReason, type Tick } from '@fib/perf';
 import type { Scenario } from './options.js';
+import { median } from './stats.js';
 
 /** perf2's request, as in the original: the cheapest answer, so the rate measures the server's overhead. */
 export const FAST_N = 1;
@@ -45,6 +46,8 @@ export interface ScenarioContext {
   port: number;
   duration: number;
   warmup: number;
+  /** E's warmup (BenchOptions.scalingWarmup). */
+  scalingWarmup: number;
   signal: AbortSignal;
   /** Waits between two runs (see BenchOptions.settleMs). */
   settle: () => Promise<void>;
@@ -69,14 +72,14 @@ export function summarize(result: LoadResult): RunSummary {
   };
 }
 
-function measure(ctx: ScenarioContext, label: string, n: number, connections: number): Promise<RunSummary> {
+function measure(ctx: ScenarioContext, label: string, n: number, connections: number, warmup = ctx.warmup): Promise<RunSummary> {
   return runLoad({
     host: ctx.host,
     port: ctx.port,
     n,
     connections,
     duration: ctx.duration,
-    warmup: ctx.warmup,
+    warmup,
     signal: ctx.signal,
     onTick: (tick) => ctx.onTick(label, tick),
   }).then(summarize);
@@ -138,9 +141,61 @@ export async function runScenario(ctx: ScenarioContext, scenario: Scenario): Pro
       for (const connections of SCALING_CONNECTIONS) {
         if (ctx.signal.aborted) break;
         if (steps.length > 0) await ctx.settle();
-        steps.push({ connections, run: await measure(ctx, `fib(${SCALING_N}) x${connections}`, SCALING_N, connections) });
+        steps.push({ connections, run: await measure(ctx, `fib(${SCALING_N}) x${connections}`, SCALING_N, connections, ctx.scalingWarmup) });
       }
       return { E: { steps } };
     }
   }
+}
+
+/**
+ * One summary per scenario from several rounds: rates and latency
+ * percentiles are the medians of the rounds (a round with no answer counts
+ * as an infinite latency), counts are sums.
+ */
+export function mergeRounds(rounds: ScenarioResults[]): ScenarioResults {
+  const merged: ScenarioResults = {};
+  const runs = <T>(pick: (r: ScenarioResults) => T | undefined) => rounds.map(pick).filter((x): x is T => x !== undefined);
+  const A = runs((r) => r.A?.run);
+  if (A.length > 0) merged.A = { run: mergeRuns(A) };
+  const C = runs((r) => r.C?.run);
+  if (C.length > 0) merged.C = { run: mergeRuns(C) };
+  for (const key of ['B', 'D'] as const) {
+    const both = runs((r) => r[key]);
+    if (both.length > 0) {
+      merged[key] = { run: mergeRuns(both.map((x) => x.run)), background: mergeRuns(both.map((x) => x.background)) };
+    }
+  }
+  const E = runs((r) => r.E);
+  if (E.length > 0) {
+    const counts = [...new Set(E.flatMap((e) => e.steps.map((s) => s.connections)))];
+    merged.E = {
+      steps: counts.map((connections) => ({
+        connections,
+        run: mergeRuns(E.flatMap((e) => e.steps.filter((s) => s.connections === connections).map((s) => s.run))),
+      })),
+    };
+  }
+  return merged;
+}
+
+function mergeRuns(runs: RunSummary[]): RunSummary {
+  if (runs.length === 1) return runs[0]!;
+  const sum = (pick: (r: RunSummary) => number) => runs.reduce((total, r) => total + pick(r), 0);
+  const percentile = (key: 'p50' | 'p90' | 'p99') => median(runs.map((r) => r.latencyMs?.[key] ?? Infinity))!;
+  const p50 = percentile('p50');
+  return {
+    stopReason: runs.find((r) => r.stopReason !== 'duration')?.stopReason ?? 'duration',
+    n: runs[0]!.n,
+    connections: runs[0]!.connections,
+    seconds: Math.round(sum((r) => r.seconds) * 1000) / 1000,
+    ok: sum((r) => r.ok),
+    failed: sum((r) => r.failed),
+    unanswered: sum((r) => r.unanswered),
+    rate: Math.round(median(runs.map((r) => r.rate))!),
+    latencyMs: p50 === Infinity
+      ? null
+      : { p50, p90: percentile('p90'), p99: percentile('p99'), max: Math.max(...runs.map((r) => r.latencyMs?.max ?? 0)) },
+    problems: [...new Set(runs.flatMap((r) => r.problems))],
+  };
 }
