@@ -268,11 +268,8 @@ export class Connection {
   }
 
   /** Pops the oldest request in flight; returns its send time, or -1 for an answer nobody asked for. */
-  #pop(answer: () => string): number {
-    if (this.inflight === 0) {
-      this.#violation(`answer with no request in flight: ${JSON.stringify(answer())}`, 'unexpected-answer');
-      return -1;
-    }
+  #pop(): number {
+    if (this.inflight === 0) return -1;
     const sent = this.#sent[this.#head]!;
     this.#head = (this.#head + 1) & this.#mask;
     this.inflight--;
@@ -288,8 +285,8 @@ export class Connection {
   }
 
   #settleNumber(value: number, digits: number, now: number): void {
-    const sent = this.#pop(() => String(value));
-    if (sent < 0) return;
+    const sent = this.#pop();
+    if (sent < 0) return this.#unexpected(String(value).padStart(digits, '0'));
     const run = this.#run;
     const measuring = this.#measuring();
     if (value === run.expected && digits === run.expectedDigits) {
@@ -309,7 +306,7 @@ export class Connection {
   }
 
   #settleLine(line: string): void {
-    if (this.#pop(() => clip(line)) < 0) return;
+    if (this.#pop() < 0) return this.#unexpected(clip(line));
     const run = this.#run;
     const counters = this.#measuring() ? run.measured : run.warmup;
     if (line.startsWith('ERR ')) {
@@ -325,6 +322,10 @@ export class Connection {
     }
     counters.malformed++;
     run.problem('malformed', `malformed answer: ${JSON.stringify(clip(line))}`);
+  }
+
+  #unexpected(answer: string): void {
+    this.#violation(`answer with no request in flight: ${JSON.stringify(answer)}`, 'unexpected-answer');
   }
 
   /** The stream can no longer be trusted: count it and drop the connection. */
