@@ -162,11 +162,17 @@ async function askHeadline(host, port, { terminator }) {
  */
 async function stopServer(proc, signal, { group = false, anyExit = false } = {}) {
   proc.signal(signal, { group });
+  // The leader's own shutdown, then the reaper's grace for the rest of its group.
+  const limitMs = 2 * STOP_TIMEOUT_MS;
+  let timer;
   const exit = await Promise.race([
     proc.exited,
-    new Promise((resolve) => setTimeout(resolve, 2 * STOP_TIMEOUT_MS, null)),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, limitMs, null);
+    }),
   ]);
-  if (!exit) throw new Error(`${proc.label} still running ${STOP_TIMEOUT_MS / 1000} s after ${signal}${tail(proc)}`);
+  clearTimeout(timer);
+  if (!exit) throw new Error(`${proc.label} still running ${limitMs / 1000} s after ${signal}${tail(proc)}`);
   if (exit.leftovers) throw new Error(`${proc.label}: processes of its group still running ${STOP_TIMEOUT_MS / 1000} s after it exited${tail(proc)}`);
   if (!anyExit && exit.code !== 0) throw new Error(`${proc.label} ${describeExit(exit)} after ${signal}${tail(proc)}`);
   return exit;
