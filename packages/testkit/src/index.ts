@@ -2,3 +2,4 @@ export { conformance, type ConformanceConfig } from './lib/conformance.js';
 export { RawClient } from './lib/raw-client.js';
 export { binPath, killIfRunning, runBin, startBin, type BinRun, type Exit, type ServerRun } from './lib/spawn.js';
 export { descendants, isAlive, waitGone } from './lib/processes.js';
+export { workerProcessSuite, type WorkerProcessConfig } from './lib/worker-processes.js';

@@ -1,0 +1,4 @@
+import test from 'ava';
+import { workerProcessSuite } from '@fib/testkit';
+
+workerProcessSuite(test, { pkg: '@fib/server-queue', bin: 'fib-server-queue', childEntry: 'dist/worker.js' });

@@ -1,0 +1,195 @@
+import type { TestFn } from 'ava';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fib, WORKER_FAULT_ENV } from '@fib/core';
+import { FibClient } from '@fib/protocol';
+import { descendants, isAlive, waitGone } from './processes.js';
+import { RawClient } from './raw-client.js';
+import { killIfRunning, startBin, type ServerRun } from './spawn.js';
+
+const require = createRequire(import.meta.url);
+
+export interface WorkerProcessConfig {
+  /** The package under test, e.g. '@fib/server-queue'. */
+  readonly pkg: string;
+  readonly bin: string;
+  /** Its worker-process entry file, relative to the package, e.g. 'dist/worker.js'. */
+  readonly childEntry: string;
+}
+
+/** Polls `check` until it holds; fails after a generous bound (a deadlock guard, not a timing assertion). */
+async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** CPU time a process has used, in clock ticks (utime + stime from /proc). */
+function cpuTicks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 of stat(5), counted from the state (field 3) here.
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Resolves once one of `pids` has computed for BUSY_TICKS more than now: a
+ * request has reached a worker, without guessing how long that takes.
+ */
+async function untilOneComputes(pids: readonly number[]): Promise<void> {
+  const before = pids.map(cpuTicks);
+  await until(() => pids.some((pid, i) => cpuTicks(pid) - before[i]! >= BUSY_TICKS), 'a worker is computing');
+}
+
+/** 0.2 s of CPU (at the usual 100 ticks a second): more than a worker spends on anything but a big fib. */
+const BUSY_TICKS = 20;
+
+/**
+ * What every strategy whose workers are processes owned by the server must do
+ * (SPEC section 4), checked on the real bin with real signals: a worker killed
+ * under load is replaced and its request retried once, then `ERR internal`; a
+ * closed connection's queued jobs are dropped; no worker outlives the server,
+ * whatever stops it; the worker entry refuses to run by hand.
+ */
+export function workerProcessSuite(test: TestFn, config: WorkerProcessConfig): void {
+  const { pkg, bin } = config;
+  const servers: ServerRun[] = [];
+  const start = async (args: readonly string[], env?: NodeJS.ProcessEnv) => {
+    const server = await startBin(pkg, bin, args, env);
+    servers.push(server);
+    return server;
+  };
+  test.after.always(() => Promise.all(servers.map(killIfRunning)));
+
+  test('a worker SIGKILLed under load is replaced, and every request is still answered correctly', async (t) => {
+    const server = await start(['--workers', '2']);
+    await until(() => descendants(server.pid).length === 2, 'both workers are up');
+    const original = descendants(server.pid);
+    const clients = await Promise.all([0, 1, 2].map(() => FibClient.connect({ port: server.port })));
+    const ns = Array.from({ length: 150 }, (_, i) => 18 + (i % 8));
+    let answered = 0;
+    const loads = clients.map(async (client) => {
+      const results: number[] = [];
+      for (const n of ns) {
+        results.push(await client.fib(n));
+        answered++;
+      }
+      return results;
+    });
+    await until(() => answered >= 20, 'the load is flowing');
+    // One kill only: a second one could hit the worker that holds the first's retry.
+    process.kill(original[0]!, 'SIGKILL');
+    await until(() => {
+      const now = descendants(server.pid);
+      return now.length === 2 && now.some((pid) => !original.includes(pid));
+    }, 'a replacement worker is up');
+    const expected = ns.map(fib);
+    for (const results of await Promise.all(loads)) t.deepEqual(results, expected);
+    t.false(isAlive(original[0]!));
+    t.true(isAlive(original[1]!), 'the other worker was left alone');
+    await Promise.all(clients.map((client) => client.close()));
+  });
+
+  test('a request whose worker dies once is retried and answered', async (t) => {
+    // Test-only fault injection: the first job for fib(14) makes its worker exit.
+    const server = await start(['--workers', '2'], { [WORKER_FAULT_ENV]: 'exit:14:1' });
+    const client = await RawClient.connect(server.port);
+    t.is(await client.ask('14'), '377');
+    t.is(await client.ask('15'), '610');
+    await until(() => descendants(server.pid).length === 2, 'the dead worker is replaced');
+    client.end();
+  });
+
+  test('a request whose worker dies twice is answered ERR internal; the connection and the others go on', async (t) => {
+    const server = await start(['--workers', '2'], { [WORKER_FAULT_ENV]: 'exit:13' });
+    const client = await RawClient.connect(server.port);
+    const other = await RawClient.connect(server.port);
+    await client.write('12\n13\n11\n');
+    t.deepEqual(await client.lines(2), ['144', 'ERR internal the worker computing this request died, twice']);
+    t.is(await client.line(), '89');
+    t.is(await other.ask('20'), '6765');
+    await until(() => descendants(server.pid).length === 2, 'the dead workers are replaced');
+    t.is(await client.ask('10'), '55');
+    client.end();
+    other.end();
+  });
+
+  test('the jobs a closed connection had queued are dropped, not computed', async (t) => {
+    // With one worker busy on fib(40), fib(7) waits in the queue; were it ever
+    // sent to the worker, the armed fault would kill that worker.
+    const server = await start(['--workers', '1'], { [WORKER_FAULT_ENV]: 'exit:7' });
+    await until(() => descendants(server.pid).length === 1, 'the worker is up');
+    const [worker] = descendants(server.pid);
+    const leaver = await RawClient.connect(server.port);
+    await leaver.write('40\n7\n');
+    leaver.end();
+    await leaver.closed;
+    const stayer = await RawClient.connect(server.port);
+    t.is(await stayer.ask('1'), '1', 'answered after fib(40), by the same worker');
+    t.deepEqual(descendants(server.pid), [worker]);
+    t.notRegex(server.stderr(), /died/);
+
+    // The control: the same requests from a client that stays get the fault.
+    await stayer.write('20\n7\n');
+    t.deepEqual(await stayer.lines(2), ['6765', 'ERR internal the worker computing this request died, twice']);
+    stayer.end();
+  });
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    test(`${signal}: the server drains, exits 0, and no worker outlives it`, async (t) => {
+      const server = await start(['--workers', '2']);
+      await until(() => descendants(server.pid).length === 2, 'both workers are up');
+      const workers = descendants(server.pid);
+      const client = await RawClient.connect(server.port);
+      await client.write('38\n');
+      await untilOneComputes(workers);
+      const exit = server.stop(signal);
+      t.is(await client.line(), '39088169', 'the request received before the signal is answered');
+      t.deepEqual(await exit, { code: 0, signal: null });
+      await waitGone(workers);
+      t.pass();
+    });
+  }
+
+  test('SIGTERM with a job longer than --shutdown-timeout: exit 1, and the busy worker is killed too', async (t) => {
+    const server = await start(['--workers', '2', '--max-n', '60', '--shutdown-timeout', '1']);
+    await until(() => descendants(server.pid).length === 2, 'both workers are up');
+    const workers = descendants(server.pid);
+    const client = await RawClient.connect(server.port);
+    // fib(55) runs for hours: only a kill ends it.
+    await client.write('55\n');
+    await untilOneComputes(workers);
+    t.deepEqual(await server.stop('SIGTERM'), { code: 1, signal: null });
+    await waitGone(workers);
+    client.destroy();
+    t.pass();
+  });
+
+  test('SIGKILL of the server: its workers notice and exit, even one busy computing', async (t) => {
+    const server = await start(['--workers', '2', '--max-n', '60']);
+    await until(() => descendants(server.pid).length === 2, 'both workers are up');
+    const workers = descendants(server.pid);
+    const client = await RawClient.connect(server.port);
+    await client.write('55\n');
+    await untilOneComputes(workers);
+    t.deepEqual(await server.stop('SIGKILL'), { code: null, signal: 'SIGKILL' });
+    await waitGone(workers);
+    client.destroy();
+    t.pass();
+  });
+
+  test('the worker entry refuses to run without an IPC channel', (t) => {
+    const file = join(dirname(require.resolve(`${pkg}/package.json`)), config.childEntry);
+    const run = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 20_000 });
+    t.is(run.status, 2);
+    t.regex(run.stderr, /worker process entry/);
+  });
+}
