@@ -1,3 +1,7 @@
+#!/usr/bin/env node
+// Fork start-up and memory: opens N connections one after the other (default 20), times each
+// from connect to the first answer of `1`, then sums /proc/<child>/smaps_rollup over the children.
+// Run from the repository root after `npm run build`, under `flock /tmp/fib-bench.lock`.
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { FibClient } from '@fib/protocol';
