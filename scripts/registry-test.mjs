@@ -260,6 +260,15 @@ async function main() {
     return `${published.size} packages`;
   }, { critical: true });
 
+  await step('private workspaces stay unpublished', async () => {
+    const privates = workspaces(repo).filter((ws) => ws.manifest.private).map((ws) => ws.manifest.name);
+    for (const name of privates) {
+      const { code, stderr } = await run('npm', ['view', name, 'version'], { cwd: tmp, env, timeoutMs: QUICK_COMMAND_TIMEOUT_MS, allowFailure: true });
+      if (code === 0 || !/E404/.test(stderr)) throw new Error(`${name} is private but the registry knows it (exit ${code})`);
+    }
+    return privates.join(', ');
+  });
+
   // What the registry serves, package by package.
   const tarballs = folder('tarballs');
   await step('fetch every tarball back from the registry', async () => {
