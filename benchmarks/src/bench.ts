@@ -13,7 +13,7 @@ import type { RunMeta, StrategyOutcome } from './lib/outcome.js';
 import { Progress } from './lib/progress.js';
 import { runStrategy } from './lib/run.js';
 import { killStartedServers } from './lib/server.js';
-import { discoverStrategies, selectStrategies } from './lib/strategies.js';
+import { discoverStrategies, lineServerBaseline, selectStrategies } from './lib/strategies.js';
 import { metaLine, resultsMarkdown } from './lib/table.js';
 
 const EXIT_REGRESSED = 1;
@@ -61,6 +61,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`bench: ${(error as Error).message}\n`);
     return EXIT_USAGE;
   }
+  if (options.baseline) strategies = [lineServerBaseline(ROOT), ...strategies];
   if (strategies.length === 0) {
     process.stderr.write(`bench: no packages/server-* with a bin under ${ROOT}\n`);
     return EXIT_USAGE;

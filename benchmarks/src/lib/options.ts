@@ -37,6 +37,8 @@ export interface BenchOptions {
   /** Pause between two runs, so work left over from one does not land in the next. */
   settleMs: number;
   quick: boolean;
+  /** Also run benchmarks/baselines/line-server.mjs, first, as the reference row. */
+  baseline: boolean;
   out: string;
   /** Baseline results.json to gate on. */
   compare: string | null;
@@ -70,6 +72,7 @@ options:
   --rounds N          times each scenario runs; ratios are the median of the rounds (default ${FULL_ROUNDS}; 1 with --quick)
   --warmup S          seconds of load before each measurement (default: a quarter of --duration, at most 1)
   --quick             one short round for CI: all strategies in about a minute and a half
+  --baseline          also run benchmarks/baselines/line-server.mjs (the bare line server) as a first row
   --out DIR           where to write the files (default: bench-results)
   --compare FILE      gate: compare the ratios with a baseline results.json
   --threshold F       with --compare: the loss that counts as a regression (default ${DEFAULT_THRESHOLD})
@@ -92,6 +95,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         warmup: { type: 'string' },
         rounds: { type: 'string' },
         quick: { type: 'boolean', default: false },
+        baseline: { type: 'boolean', default: false },
         out: { type: 'string', default: 'bench-results' },
         compare: { type: 'string' },
         threshold: { type: 'string' },
@@ -130,6 +134,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     scalingWarmup: Math.max(warmup, quick ? QUICK_SCALING_WARMUP : FULL_SCALING_WARMUP),
     settleMs: quick ? 150 : 300,
     quick,
+    baseline: values.baseline,
     out: values.out,
     compare: values.compare ?? null,
     threshold,

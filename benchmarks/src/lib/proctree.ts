@@ -46,6 +46,16 @@ function parentOf(pid: number): number | null {
   return Number.isInteger(ppid) ? ppid : null;
 }
 
+/** The kernel's start time of a process (field 22 of /proc/<pid>/stat): a pid and this name one process. */
+export function startTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** Resident set size of one process in bytes (VmRSS), or null when it has gone or there is no /proc. */
 export function residentBytes(pid: number): number | null {
   let status: string;
@@ -71,8 +81,12 @@ export class TreeSampler {
   #timer: NodeJS.Timeout | undefined;
   #peakBytes: number | null = null;
   #peakProcesses = 0;
-  /** Every descendant seen, for a last-resort SIGKILL if the server does not take them down. */
-  readonly seen = new Set<number>();
+  /**
+   * Every descendant seen, with its start time: after the server exits, its
+   * children are re-parented and no longer in its tree, so this is how the
+   * bench finds the ones left behind, without mistaking a reused pid for one.
+   */
+  readonly seen = new Map<number, string>();
 
   constructor(root: number) {
     this.#root = root;
@@ -98,7 +112,10 @@ export class TreeSampler {
       if (bytes === null) continue;
       total += bytes;
       counted++;
-      if (pid !== this.#root) this.seen.add(pid);
+      if (pid !== this.#root && !this.seen.has(pid)) {
+        const started = startTime(pid);
+        if (started !== null) this.seen.set(pid, started);
+      }
     }
     if (counted === 0) return;
     if (this.#peakBytes === null || total > this.#peakBytes) this.#peakBytes = total;

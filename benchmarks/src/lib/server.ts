@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { processTree, TreeSampler } from './proctree.js';
+import { processTree, startTime, TreeSampler } from './proctree.js';
 import type { StrategyPackage } from './strategies.js';
 
 /** A strategy starts a few workers at most; 15 s leaves room for a loaded 2-core CI machine. */
@@ -48,15 +48,6 @@ function killQuietly(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** The kernel's start time of a process (field 22 of /proc/<pid>/stat), to tell a pid from its reuse. */
-function startTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
-}
 
 export class ServerHandle {
   readonly strategy: StrategyPackage;
@@ -106,9 +97,13 @@ export class ServerHandle {
   async #stop(): Promise<StopReport> {
     this.sampler.sample();
     this.sampler.stop();
-    // Who to check afterwards: the descendants now, each with its start time so a reused pid is never killed.
-    const descendants = processTree(this.pid).filter((pid) => pid !== this.pid)
-      .map((pid) => ({ pid, started: startTime(pid) }));
+    // Who to check afterwards: every descendant seen while it ran and those
+    // alive now, each with its start time so that a reused pid is never killed.
+    const descendants = new Map(this.sampler.seen);
+    for (const pid of processTree(this.pid)) {
+      const started = pid === this.pid ? null : startTime(pid);
+      if (started !== null && !descendants.has(pid)) descendants.set(pid, started);
+    }
     let killed = false;
     if (this.#exitInfo === null) {
       this.#child.kill('SIGTERM');
@@ -121,12 +116,12 @@ export class ServerHandle {
       }
     }
     const exit = await this.exited;
-    const alive = () => descendants.filter((d) => d.started !== null && startTime(d.pid) === d.started);
+    const alive = () => [...descendants].filter(([pid, started]) => startTime(pid) === started).map(([pid]) => pid);
     let orphans = alive();
     if (orphans.length > 0) {
       await delay(ORPHAN_GRACE_MS).promise;
       orphans = alive();
-      for (const { pid } of orphans) killQuietly(pid, 'SIGKILL');
+      for (const pid of orphans) killQuietly(pid, 'SIGKILL');
     }
     return { exit, killed, orphans: orphans.length };
   }

@@ -81,3 +81,17 @@ export function selectStrategies(all: StrategyPackage[], names: string[]): Strat
 function matches(strategy: StrategyPackage, name: string): boolean {
   return [strategy.name, PREFIX + strategy.name, strategy.packageName, strategy.binName].includes(name);
 }
+
+/**
+ * benchmarks/baselines/line-server.mjs as a row of the table: the least a
+ * correct fib server does (split lines, naive fib inline, one write per
+ * read; no limits, no backpressure). Next to async, it prices the scaffold.
+ */
+export function lineServerBaseline(root: string): StrategyPackage {
+  return {
+    name: 'baseline',
+    packageName: 'benchmarks/baselines/line-server.mjs',
+    binName: 'line-server.mjs',
+    script: join(root, 'benchmarks', 'baselines', 'line-server.mjs'),
+  };
+}
