@@ -128,6 +128,21 @@ test('--rate measures latency from the intended send time (no coordinated omissi
   t.true(result.latencyMicros.max >= 300_000);
 });
 
+test('--rate says so when the schedule falls behind', async (t) => {
+  // Each answer takes 40 ms: at depth 1 at most 25/s, far below the 500/s asked.
+  const server = await startServer(({ socket, n }) => {
+    setTimeout(() => socket.write(`${naiveFib(n)}\n`), 40);
+    return null;
+  });
+  t.teardown(() => server.close());
+  const result = await runLoad({ port: server.port, rate: 500, duration: 0.5 });
+  t.true(result.requests.ok >= 1);
+  t.true(result.problems.some((p) => p.startsWith('fell behind the --rate schedule')), String(result.problems));
+  // Latency counts from the intended send times, so it shows the backlog: the
+  // second request was due at 2 ms and could not be answered before 80 ms.
+  if (result.requests.ok >= 2) t.true(result.latencyMicros.max >= 75_000);
+});
+
 test('signal: aborting ends the run with what was measured', async (t) => {
   const server = await startServer();
   t.teardown(() => server.close());

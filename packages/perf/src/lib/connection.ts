@@ -184,6 +184,12 @@ export class Connection {
     return this.#t0 + this.#nextIndex * this.#interval;
   }
 
+  /** Fixed rate: requests due by `now` that are not sent yet (the pipeline was full). */
+  behind(now: number): number {
+    if (!this.#alive || this.#interval === 0 || now < this.#t0) return 0;
+    return Math.max(0, Math.floor((now - this.#t0) / this.#interval) + 1 - this.#nextIndex);
+  }
+
   /** Half-closes, and destroys after `grace` ms if the server has not closed by then. */
   close(grace: number): Promise<void> {
     const socket = this.#socket;

@@ -150,8 +150,16 @@ class Run implements RunContext {
     this.#measureEnd = wasMeasuring ? now : this.#measureStart;
     for (const timer of this.#timers) clearTimeout(timer);
     clearTimeout(this.#scheduleTimer);
+    let behind = 0;
     for (const c of this.#connections) {
       if (c.alive && wasMeasuring) this.#unanswered += c.measuredInflight;
+      if (wasMeasuring) behind += c.behind(now);
+    }
+    // Latency from the intended send times already shows it; this says why.
+    behind = Math.min(behind, this.#budget);
+    if (behind > Math.max(this.options.connections, this.measured.ok / 100)) {
+      this.problem('behind', `fell behind the --rate schedule: ${behind} requests were due but not sent ` +
+        '(the pipeline was full: raise --pipeline, or the server is saturated)');
     }
     void Promise.all(this.#connections.map((c) => c.close(CLOSE_GRACE_MS))).then(this.#stopped);
   }
