@@ -8,9 +8,10 @@
 //     @fib scope accepted for publishing and never proxied;
 //  3. `npm run release -- from-package` (lerna) publishes every non-private
 //     workspace to it, nowhere else;
-//  4. check what the registry serves: file lists, manifests, imports against
-//     dependencies, bins; install every package together, import each, run
-//     each bin's --version and --help, type-check a consumer;
+//  4. check what the registry serves: private workspaces absent; file lists,
+//     manifests, imports against dependencies, bins; install every package
+//     together, import each, run each bin's --version and --help, type-check
+//     a consumer;
 //  5. the user's scenarios, each in a new empty folder:
 //     `npx @fib/server-cluster --port 0` (the async server while cluster is a
 //     placeholder) answers `30` with `832040`; `npm install @fib/server-pool`
