@@ -88,7 +88,7 @@ async function main(argv: readonly string[]): Promise<number> {
     duration: options.duration,
     rounds: options.rounds,
     warmup: options.warmup,
-    scalingWarmup: options.scalingWarmup,
+    startupWarmup: options.startupWarmup,
     quick: options.quick,
     scenarios: options.scenarios,
   };

@@ -10,9 +10,9 @@ const FULL_DURATION = 1.2;
 const FULL_ROUNDS = 3;
 /** Seconds per run with --quick: 8 runs per strategy keep all strategies near a minute and a half. */
 const QUICK_DURATION = 0.8;
-/** Seconds: eight Node workers or processes start in about half a second on an idle 2-core machine. */
-const FULL_SCALING_WARMUP = 1;
-const QUICK_SCALING_WARMUP = 0.5;
+/** Seconds: eight Node workers or processes start in about half a second on an idle 2-core machine; 1 s leaves room for a busy one. */
+const FULL_STARTUP_WARMUP = 1;
+const QUICK_STARTUP_WARMUP = 0.5;
 /** A bound, so that a typo cannot start a bench of several hours. */
 const MAX_ROUNDS = 20;
 /** The gate's default: a ratio may lose 20% before it counts as a regression (the figure). */
@@ -29,11 +29,12 @@ export interface BenchOptions {
   /** Seconds of load before each measurement, so JIT compilation and worker start-up are not measured. */
   warmup: number;
   /**
-   * E's warmup: at least long enough for the strategies that start a worker
-   * per connection (thread, fork) to have started eight, so that E measures
-   * scaling over cores rather than start-up. Start-up cost shows in A and C.
+   * The warmup of the runs with several connections (B, D and E): long
+   * enough for the strategies that start a worker per connection (thread,
+   * fork) to have started all of theirs, so that these runs measure sharing
+   * and scaling rather than start-up.
    */
-  scalingWarmup: number;
+  startupWarmup: number;
   /** Pause between two runs, so work left over from one does not land in the next. */
   settleMs: number;
   quick: boolean;
@@ -70,7 +71,8 @@ options:
   --scenarios A,C     scenarios to run (default: A,B,C,D,E)
   --duration S        seconds measured per run (default ${FULL_DURATION}; ${QUICK_DURATION} with --quick)
   --rounds N          times each scenario runs; ratios are the median of the rounds (default ${FULL_ROUNDS}; 1 with --quick)
-  --warmup S          seconds of load before each measurement (default: a quarter of --duration, at most 1)
+  --warmup S          seconds of load before each measurement (default: a quarter of --duration, at most 1;
+                      B, D and E warm up for at least ${FULL_STARTUP_WARMUP} s, ${QUICK_STARTUP_WARMUP} s with --quick, so per-connection workers start)
   --quick             one short round for CI: all strategies in about a minute and a half
   --baseline          also run benchmarks/baselines/line-server.mjs (the bare line server) as a first row
   --out DIR           where to write the files (default: bench-results)
@@ -131,7 +133,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     duration,
     rounds,
     warmup,
-    scalingWarmup: Math.max(warmup, quick ? QUICK_SCALING_WARMUP : FULL_SCALING_WARMUP),
+    startupWarmup: Math.max(warmup, quick ? QUICK_STARTUP_WARMUP : FULL_STARTUP_WARMUP),
     settleMs: quick ? 150 : 300,
     quick,
     baseline: values.baseline,

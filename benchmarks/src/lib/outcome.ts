@@ -74,7 +74,7 @@ export interface RunMeta {
   /** Seconds measured per run, and the warmup before each. */
   duration: number;
   warmup: number;
-  scalingWarmup: number;
+  startupWarmup: number;
   quick: boolean;
   scenarios: string[];
   rounds: number;

@@ -46,7 +46,7 @@ export async function runStrategy(strategy: StrategyPackage, options: BenchOptio
     port: server.port,
     duration: options.duration,
     warmup: options.warmup,
-    scalingWarmup: options.scalingWarmup,
+    startupWarmup: options.startupWarmup,
     signal,
     settle,
     onTick: (label, tick) => progress.tick(label, tick),

@@ -46,8 +46,8 @@ export interface ScenarioContext {
   port: number;
   duration: number;
   warmup: number;
-  /** E's warmup (BenchOptions.scalingWarmup). */
-  scalingWarmup: number;
+  /** The warmup of B, D and E (BenchOptions.startupWarmup). */
+  startupWarmup: number;
   signal: AbortSignal;
   /** Waits between two runs (see BenchOptions.settleMs). */
   settle: () => Promise<void>;
@@ -103,7 +103,7 @@ async function underLoad(ctx: ScenarioContext, connections: number, body: () => 
     port: ctx.port,
     n: SLOW_N,
     connections,
-    duration: ctx.warmup + ctx.duration + BACKGROUND_MARGIN_S,
+    duration: ctx.startupWarmup + ctx.duration + BACKGROUND_MARGIN_S,
     signal: stop.signal,
     onAnswer: () => answered(),
   });
@@ -131,17 +131,17 @@ export async function runScenario(ctx: ScenarioContext, scenario: Scenario): Pro
     case 'A':
       return { A: { run: await measure(ctx, 'perf2 alone', FAST_N, 1) } };
     case 'B':
-      return { B: await underLoad(ctx, 1, () => measure(ctx, 'perf2 + fib(30) loop', FAST_N, 1)) };
+      return { B: await underLoad(ctx, 1, () => measure(ctx, 'perf2 + fib(30) loop', FAST_N, 1, ctx.startupWarmup)) };
     case 'C':
       return { C: { run: await measure(ctx, 'perf1 alone', SLOW_N, 1) } };
     case 'D':
-      return { D: await underLoad(ctx, D_BACKGROUND_CONNECTIONS, () => measure(ctx, 'perf1 + 2 fib(30) loops', SLOW_N, 1)) };
+      return { D: await underLoad(ctx, D_BACKGROUND_CONNECTIONS, () => measure(ctx, 'perf1 + 2 fib(30) loops', SLOW_N, 1, ctx.startupWarmup)) };
     case 'E': {
       const steps: { connections: number; run: RunSummary }[] = [];
       for (const connections of SCALING_CONNECTIONS) {
         if (ctx.signal.aborted) break;
         if (steps.length > 0) await ctx.settle();
-        steps.push({ connections, run: await measure(ctx, `fib(${SCALING_N}) x${connections}`, SCALING_N, connections, ctx.scalingWarmup) });
+        steps.push({ connections, run: await measure(ctx, `fib(${SCALING_N}) x${connections}`, SCALING_N, connections, ctx.startupWarmup) });
       }
       return { E: { steps } };
     }

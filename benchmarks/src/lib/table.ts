@@ -70,8 +70,8 @@ export function legend(): string {
     '  **B/A** is the share of the rate that survives the heavy client (1.00: untouched; near 0: the convoy).',
     `- **C**: perf1 (fib(${SLOW_N}) in a loop on one connection) alone; **D**: the same while two other clients loop fib(${SLOW_N}).`,
     '  **D/C** is how many times slower the median answer got (1.00: as fast as alone; "starved": no answer at all).',
-    `- **E**: answers per second of fib(${SCALING_N}) with ${SCALING_CONNECTIONS.join(', ')} connections, each with one request in flight,`,
-    '  measured after a longer warmup, so that the strategies that start a worker per connection have started theirs: E is about cores, not start-up.',
+    `- **E**: answers per second of fib(${SCALING_N}) with ${SCALING_CONNECTIONS.join(', ')} connections, each with one request in flight.`,
+    '  B, D and E warm up longer, so that the strategies that start a worker per connection have started theirs: they measure sharing, not start-up.',
     `  **E scaling**: throughput at ${SCALING_CONNECTIONS.at(-1)} connections / at 1; **E × seq.**: at ${SCALING_CONNECTIONS.at(-1)} connections / sequential's.`,
     '- Rates and latencies are medians over the rounds; each ratio is the median of the ratios measured within one round.',
     '- **peak RSS**: the most memory the server and all its worker processes held at once (sampled from /proc every 200 ms).',
@@ -90,7 +90,7 @@ export function notes(outcomes: StrategyOutcome[]): string {
 export function metaLine(meta: RunMeta): string {
   return `${meta.date.slice(0, 10)}, Node ${meta.node}, ${meta.platform}, ${meta.cpus} × ${meta.cpuModel}; ` +
     `${meta.quick ? 'quick run, ' : ''}${meta.rounds} round${meta.rounds === 1 ? '' : 's'} of ` +
-    `${meta.duration} s measured per run after ${meta.warmup} s of warmup (${meta.scalingWarmup} s for E); ` +
+    `${meta.duration} s measured per run after ${meta.warmup} s of warmup (${meta.startupWarmup} s for B, D and E); ` +
     `scenarios ${meta.scenarios.join(', ')}.`;
 }
 
