@@ -74,8 +74,11 @@ class ThreadSession implements Session {
     this.#closed = true;
     const worker = this.#worker;
     this.#worker = null;
-    // Nobody is left to read these answers; settle nothing, drop them.
+    // Nobody is left to read these answers, but each promise must settle:
+    // @fib/core counts unsettled jobs against --max-queue.
+    const jobs = this.#jobs;
     this.#jobs = [];
+    for (const job of jobs) job.reject(new Error('the connection closed before this request was answered'));
     if (worker !== null) void worker.terminate();
   }
 
