@@ -10,13 +10,10 @@
 //   make -C benchmarks/baselines && npm run build
 //   node benchmarks/baselines/measure-perf.mjs [--server packages/server-async/dist/bin.js]
 //        [--rounds 5] [--duration 3] [--depth 64] [--connections 1]
-import { execFileSync, spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { fmt, here, median, runC as runCFor, runPerf2 as runPerf2For, startServer, sum } from './lib.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..');
 const { values } = parseArgs({
   options: {
     server: { type: 'string', default: join(here, 'line-server.mjs') },
@@ -28,42 +25,8 @@ const { values } = parseArgs({
 });
 const rounds = Number(values.rounds);
 const duration = values.duration;
-const perf2 = join(root, 'packages', 'perf', 'dist', 'perf2.js');
-const cClient = join(here, 'bin', 'perf2-baseline');
-
-/** Starts a server with --port 0 and resolves with its port once it prints its ready line. */
-function startServer(script) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${script} did not get ready in 10 s`)), 10_000);
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const match = /listening on \S+:(\d+)/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, port: match[1] });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-  });
-}
-
-function runPerf2(port, extra, seconds = duration) {
-  const out = execFileSync(process.execPath, [perf2, '--port', port, '--duration', seconds, '--json', '--quiet', ...extra]);
-  const result = JSON.parse(out);
-  if (result.requests.failed > 0) throw new Error(`fib-perf2 saw failures: ${result.problems.join('; ')}`);
-  return result.rate.mean;
-}
-
-function runC(port) {
-  const out = execFileSync(cClient, ['--port', port, '--duration', duration]).toString();
-  return Number(/: (\d+) reqs\/sec/.exec(out)[1]);
-}
-
-const sum = (xs) => xs.reduce((a, b) => a + b, 0);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const fmt = (x) => Math.round(x).toLocaleString('en-US');
+const runPerf2 = (port, extra, seconds = duration) => runPerf2For(port, extra, seconds);
+const runC = (port) => runCFor(port, duration);
 
 const target = await startServer(values.server);
 const line = await startServer(join(here, 'line-server.mjs'));
