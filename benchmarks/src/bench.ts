@@ -91,6 +91,7 @@ async function main(argv: readonly string[]): Promise<number> {
     startupWarmup: options.startupWarmup,
     quick: options.quick,
     scenarios: options.scenarios,
+    loadAverage: { start: loadAverage(), end: null },
   };
   const progress = new Progress();
   progress.plain(`bench: ${strategies.map((s) => s.name).join(', ')}; ${metaLine(meta)}`);
@@ -102,6 +103,7 @@ async function main(argv: readonly string[]): Promise<number> {
     outcomes.push(await runStrategy(strategy, options, interrupt.signal, progress));
   }
   if (interrupt.signal.aborted) return EXIT_INTERRUPTED;
+  meta.loadAverage.end = loadAverage();
   progress.plain(`bench: done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 
   const out = resolve(options.out);
@@ -121,6 +123,10 @@ async function main(argv: readonly string[]): Promise<number> {
     if (gateCode !== 0) code = gateCode;
   }
   return code;
+}
+
+function loadAverage(): number {
+  return Math.round(os.loadavg()[0]! * 100) / 100;
 }
 
 /** Prints the comparison of a results.json with a baseline; EXIT_REGRESSED when a ratio lost more than the threshold. */

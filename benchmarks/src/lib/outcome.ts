@@ -78,4 +78,10 @@ export interface RunMeta {
   quick: boolean;
   scenarios: string[];
   rounds: number;
+  /**
+   * The machine's 1-minute load average when the run began and ended: other
+   * work on a shared machine moves every figure, and this is how a reader
+   * can tell.
+   */
+  loadAverage: { start: number; end: number | null };
 }

@@ -91,7 +91,8 @@ export function metaLine(meta: RunMeta): string {
   return `${meta.date.slice(0, 10)}, Node ${meta.node}, ${meta.platform}, ${meta.cpus} × ${meta.cpuModel}; ` +
     `${meta.quick ? 'quick run, ' : ''}${meta.rounds} round${meta.rounds === 1 ? '' : 's'} of ` +
     `${meta.duration} s measured per run after ${meta.warmup} s of warmup (${meta.startupWarmup} s for B, D and E); ` +
-    `scenarios ${meta.scenarios.join(', ')}.`;
+    `scenarios ${meta.scenarios.join(', ')}; load average ${meta.loadAverage.start}` +
+    (meta.loadAverage.end === null ? '.' : ` at the start, ${meta.loadAverage.end} at the end.`);
 }
 
 /** results.md: the table with what is needed to read it. */
