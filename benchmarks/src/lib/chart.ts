@@ -39,6 +39,10 @@ export function chartSpec(outcomes: StrategyOutcome[], meta: RunMeta): vl.TopLev
   const strategyAxis = { field: 'strategy', type: 'nominal', sort: order, title: null } as const;
   const strategyColor = { field: 'strategy', type: 'nominal', scale: { domain: order, scheme: 'tableau10' }, legend: null } as const;
 
+  const keptAxis = {
+    field: 'kept', type: 'quantitative', title: 'rate with the heavy client / rate alone',
+    scale: { domain: [0, Math.max(1, ...kept.map((k) => k.kept))] },
+  } as const;
   const panels: vl.TopLevelSpec[] = [];
   if (kept.length > 0) {
     panels.push({
@@ -46,16 +50,11 @@ export function chartSpec(outcomes: StrategyOutcome[], meta: RunMeta): vl.TopLev
       width: PANEL_WIDTH,
       height,
       data: { values: kept },
-      encoding: {
-        y: strategyAxis,
-        x: {
-          field: 'kept', type: 'quantitative', title: 'rate with the heavy client / rate alone',
-          scale: { domain: [0, Math.max(1, ...kept.map((k) => k.kept))] },
-        },
-      },
       layer: [
-        { mark: 'bar', encoding: { color: strategyColor } },
-        { mark: { type: 'text', align: 'left', dx: 3 }, encoding: { text: { field: 'label' } } },
+        { mark: 'bar', encoding: { y: strategyAxis, x: keptAxis, color: strategyColor } },
+        { mark: { type: 'text', align: 'left', dx: 3 }, encoding: { y: strategyAxis, x: keptAxis, text: { field: 'label' } } },
+        // 1.00: as fast as alone.
+        { mark: { type: 'rule', strokeDash: [4, 3], color: '#555' }, encoding: { x: { datum: 1, type: 'quantitative' } } },
       ],
     } as vl.TopLevelSpec);
   }
