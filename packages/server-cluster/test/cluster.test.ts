@@ -1,7 +1,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { FibClient } from '@fib/protocol';
-import { connectionOwners, descendants, isAlive, killIfRunning, RawClient, startBin, waitGone, type ServerRun } from '@fib/testkit';
+import { connectionOwners, descendants, isAlive, killIfRunning, RawClient, type ServerRun, startBin, until, waitGone } from '@fib/testkit';
 import { split, start } from '@fib/server-cluster';
 
 const servers: ServerRun[] = [];
@@ -11,15 +11,6 @@ async function startCluster(args: string[] = [], workers = 2): Promise<ServerRun
   const server = await startBin('@fib/server-cluster', 'fib-server-cluster', ['--workers', String(workers), ...args]);
   servers.push(server);
   return server;
-}
-
-/** Polls `check` until it holds; fails after a generous bound (not a timing assertion). */
-async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 /** The direct children of `pid` that run the cluster's worker entry. */

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { FibClient } from '@fib/protocol';
-import { descendants, isAlive, killIfRunning, RawClient, startBin, waitGone, type ServerRun } from '@fib/testkit';
+import { descendants, isAlive, killIfRunning, RawClient, type ServerRun, startBin, until, waitGone } from '@fib/testkit';
 
 const servers: ServerRun[] = [];
 test.after.always(() => Promise.all(servers.map(killIfRunning)));
@@ -9,15 +9,6 @@ async function startFork(args: string[] = []): Promise<ServerRun> {
   const server = await startBin('@fib/server-fork', 'fib-server-fork', args);
   servers.push(server);
   return server;
-}
-
-/** Polls `check` until it holds; fails after a generous bound (not a timing assertion). */
-async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 test('one child process per connection, gone when its client leaves', async (t) => {

@@ -110,19 +110,3 @@ test('an idle timeout that falls while a request computes still closes the conne
   const closed = await Promise.race([client.closed.then(() => true), new Promise((r) => setTimeout(r, 15_000, false))]);
   t.true(closed, 'the connection was closed once idle');
 });
-
-test('the jobs of a connection that goes away no longer count against --max-queue', async (t) => {
-  const server = await startThread(['--max-queue', '4']);
-  const leaver = await RawClient.connect(server.port);
-  await leaver.write('35\n35\n35\n35\n');
-  leaver.destroy();
-  const client = await RawClient.connect(server.port);
-  // Busy only until the server has seen the close (bounded wait): the jobs must not stay counted.
-  let answer = await client.ask('10');
-  for (let i = 0; i < 100 && answer?.startsWith('ERR busy'); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    answer = await client.ask('10');
-  }
-  t.is(answer, '55');
-  client.end();
-});

@@ -164,6 +164,22 @@ export function conformance(test: TestFn, config: ConformanceConfig): void {
     client.end();
   });
 
+  test('the jobs of a connection that went away stop counting against --max-queue', async (t) => {
+    const server = await start(['--max-queue', '4']);
+    const leaver = await RawClient.connect(server.port);
+    await leaver.write('35\n35\n35\n35\n');
+    leaver.destroy();
+    const client = await RawClient.connect(server.port);
+    // Busy only until the server has seen the close (bounded wait): the jobs must not stay counted.
+    let answer = await client.ask('10');
+    for (let i = 0; i < 100 && answer?.startsWith('ERR busy'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      answer = await client.ask('10');
+    }
+    t.is(answer, '55');
+    client.end();
+  });
+
   test('serves hundreds of concurrent connections', async (t) => {
     const count = 300;
     const clients = await Promise.all(Array.from({ length: count }, () => FibClient.connect({ port: shared.port })));
