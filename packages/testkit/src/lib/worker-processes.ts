@@ -8,6 +8,7 @@ import { FibClient } from '@fib/protocol';
 import { descendants, isAlive, waitGone } from './processes.js';
 import { RawClient } from './raw-client.js';
 import { killIfRunning, startBin, type ServerRun } from './spawn.js';
+import { until } from './until.js';
 
 const require = createRequire(import.meta.url);
 
@@ -17,15 +18,6 @@ export interface WorkerProcessConfig {
   readonly bin: string;
   /** Its worker-process entry file, relative to the package, e.g. 'dist/worker.js'. */
   readonly childEntry: string;
-}
-
-/** Polls `check` until it holds; fails after a generous bound (a deadlock guard, not a timing assertion). */
-async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 /** CPU time a process has used, in clock ticks (utime + stime from /proc). */
