@@ -90,6 +90,24 @@ export function workerProcessSuite(test: TestFn, config: WorkerProcessConfig): v
     await Promise.all(clients.map((client) => client.close()));
   });
 
+  test('an idle worker SIGKILLed is replaced, and the server goes on', async (t) => {
+    const server = await start(['--workers', '2']);
+    await until(() => descendants(server.pid).length === 2, 'both workers are up');
+    const [victim, survivor] = descendants(server.pid);
+    process.kill(victim!, 'SIGKILL');
+    await until(() => {
+      const now = descendants(server.pid);
+      return now.length === 2 && !now.includes(victim!);
+    }, 'a replacement worker is up');
+    t.true(isAlive(server.pid));
+    t.true(descendants(server.pid).includes(survivor!));
+    const client = await RawClient.connect(server.port);
+    t.is(await client.ask('25'), '75025');
+    await client.write('20\n21\n');
+    t.deepEqual(await client.lines(2), ['6765', '10946']);
+    client.end();
+  });
+
   test('a request whose worker dies once is retried and answered', async (t) => {
     // Test-only fault injection: the first job for fib(14) makes its worker exit.
     const server = await start(['--workers', '2'], { [WORKER_FAULT_ENV]: 'exit:14:1' });
