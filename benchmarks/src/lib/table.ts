@@ -74,7 +74,8 @@ export function legend(): string {
     '  B, D and E warm up longer, so that the strategies that start a worker per connection have started theirs: they measure sharing, not start-up.',
     `  **E scaling**: throughput at ${SCALING_CONNECTIONS.at(-1)} connections / at 1; **E × seq.**: at ${SCALING_CONNECTIONS.at(-1)} connections / sequential's.`,
     '- Rates and latencies are medians over the rounds; each ratio is the median of the ratios measured within one round.',
-    '- **peak RSS**: the most memory the server and all its worker processes held at once (sampled from /proc every 200 ms).',
+    '- **peak RSS**: the most memory the server and all its worker processes held at once (summed from /proc every 200 ms).',
+    '  Pages shared between processes (mostly the node binary) count once per process, so it overstates the process-based strategies.',
   ].join('\n');
 }
 
