@@ -5,8 +5,8 @@ import { OPTIONS_ENV, TAG, isToWorker, type ToPrimary } from './lib/messages.js'
 
 // A cluster worker: the event-loop server of @fib/server-async on the port the
 // primary shares. It exits with its primary, even in the middle of a long fib
-// (the watchdog thread of setUpChildProcess), and ignores SIGINT: the primary
-// drives shutdown.
+// (the watchdog thread of setUpChildProcess), ignores SIGINT and drains on
+// SIGTERM: the primary drives shutdown.
 const raw = process.env[OPTIONS_ENV];
 setUpChildProcess('@fib/server-cluster/dist/worker.js', cluster.isWorker && raw !== undefined);
 
@@ -22,6 +22,10 @@ if (server !== null) {
   process.on('message', (message: unknown) => {
     if (isToWorker(message) && message.type === 'drain') drain(server);
   });
+  // A SIGTERM sent to the whole process group (systemd's default, `kill -TERM -PGID`)
+  // reaches the workers with the primary's: drain as the primary asks, not die mid-request.
+  // A worker still starting has no handler yet, so the primary's SIGTERM ends it at once.
+  process.on('SIGTERM', () => drain(server));
 }
 
 function drain(running: RunningServer): void {
