@@ -28,15 +28,7 @@ export interface Outcomes {
 /** The summary of one run: the `--json` object. Latencies are in microseconds. */
 export interface LoadResult {
   target: { host: string; port: number };
-  options: {
-    n: number;
-    connections: number;
-    pipeline: number;
-    duration: number | null;
-    requests: number | null;
-    rate: number | null;
-    warmup: number;
-  };
+  options: Pick<ResolvedOptions, 'n' | 'connections' | 'pipeline' | 'duration' | 'requests' | 'rate' | 'warmup'>;
   stopReason: StopReason;
   /** Length of the measurement in seconds (the warmup excluded). */
   seconds: number;
