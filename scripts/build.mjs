@@ -22,13 +22,18 @@ const workspaces = ['packages', 'benchmarks'].flatMap((dir) =>
 ).filter((dir) => existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'src')));
 
 const started = Date.now();
+// dist/ is rebuilt in place, never emptied first: a server or benchmark
+// running from it while someone rebuilds keeps finding its files. JavaScript
+// this build did not write (chunks of an older build) is removed afterwards.
 await Promise.all(workspaces.map(async (dir) => {
-  rmSync(join(dir, 'dist'), { recursive: true, force: true });
   const entryPoints = readdirSync(join(dir, 'src'))
     .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
     .map((f) => join(dir, 'src', f));
   if (entryPoints.length === 0) return;
-  await build({
+  const { metafile } = await build({
+    // Output paths in the metafile are relative to this folder.
+    absWorkingDir: root,
+    metafile: true,
     entryPoints,
     outdir: join(dir, 'dist'),
     bundle: true,
@@ -41,6 +46,11 @@ await Promise.all(workspaces.map(async (dir) => {
     chunkNames: 'chunk-[hash]',
     logLevel: 'warning',
   });
+  const written = new Set(Object.keys(metafile.outputs).map((file) => join(root, file)));
+  for (const file of readdirSync(join(dir, 'dist'), { recursive: true })) {
+    const path = join(dir, 'dist', String(file));
+    if (/\.js(\.map)?$/.test(path) && !written.has(path)) rmSync(path);
+  }
 }));
 
 const tsc = require.resolve('typescript/bin/tsc');
