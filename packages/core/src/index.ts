@@ -33,4 +33,4 @@ export {
   type WorkerFault,
   type WorkerFaultPlan,
 } from './lib/fault.js';
-export { setUpChildProcess, watchParent } from './lib/child.js';
+export { setUpChildProcess, watchParent, type ChildProcessOptions } from './lib/child.js';

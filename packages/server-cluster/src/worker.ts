@@ -8,24 +8,27 @@ import { OPTIONS_ENV, TAG, isToWorker, type ToPrimary } from './lib/messages.js'
 // (the watchdog thread of setUpChildProcess), ignores SIGINT and drains on
 // SIGTERM: the primary drives shutdown.
 const raw = process.env[OPTIONS_ENV];
-setUpChildProcess('@fib/server-cluster/dist/worker.js', cluster.isWorker && raw !== undefined);
+let server: RunningServer | null = null;
+setUpChildProcess('@fib/server-cluster/dist/worker.js', cluster.isWorker && raw !== undefined, {
+  // A SIGTERM sent to the whole process group (systemd's default, `kill -TERM -PGID`)
+  // reaches the workers with the primary's: drain as the primary asks, not die mid-request.
+  // A worker still starting serves nobody: it just exits.
+  onSigterm: () => (server === null ? process.exit(0) : drain(server)),
+});
 
 const report = (message: ToPrimary, then?: () => void) => process.send!(message, undefined, undefined, then);
 
-const server = await serve(strategy, JSON.parse(raw!) as ServerOptions).catch((error: unknown) => {
+server = await serve(strategy, JSON.parse(raw!) as ServerOptions).catch((error: unknown) => {
   const { message, code } = error as NodeJS.ErrnoException;
   report({ tag: TAG, type: 'failed', message, ...(code === undefined ? {} : { code }) }, () => process.exit(1));
   return null;
 });
 if (server !== null) {
   report({ tag: TAG, type: 'listening', host: server.address.host, port: server.address.port });
+  const running = server;
   process.on('message', (message: unknown) => {
-    if (isToWorker(message) && message.type === 'drain') drain(server);
+    if (isToWorker(message) && message.type === 'drain') drain(running);
   });
-  // A SIGTERM sent to the whole process group (systemd's default, `kill -TERM -PGID`)
-  // reaches the workers with the primary's: drain as the primary asks, not die mid-request.
-  // A worker still starting has no handler yet, so the primary's SIGTERM ends it at once.
-  process.on('SIGTERM', () => drain(server));
 }
 
 function drain(running: RunningServer): void {

@@ -3,8 +3,9 @@ import { Connection, fib, setUpChildProcess, watchParent, type Session, type Sha
 import { TAG, isToChild, type ToParent } from './lib/messages.js';
 
 // A connection child: it serves the one socket its parent hands it, then exits.
-// It exits with its parent ('disconnect'), and ignores SIGINT: the parent drives shutdown.
-setUpChildProcess('@fib/server-fork/dist/child.js', true, { watchdog: 'lazy' });
+// It exits with its parent ('disconnect'), ignores SIGINT (the parent drives
+// shutdown), and drains on SIGTERM as when the parent asks.
+setUpChildProcess('@fib/server-fork/dist/child.js', true, { watchdog: 'lazy', onSigterm: drain });
 
 /**
  * From fib(35) on (about 0.1 s) a computation blocks the event loop long
@@ -30,9 +31,7 @@ let drainRequested = false;
 process.on('message', (message: unknown, handle: unknown) => {
   if (!isToChild(message)) return;
   if (message.type === 'drain') {
-    drainRequested = true;
-    if (shared !== null) shared.draining = true;
-    connection?.drain();
+    drain();
     return;
   }
   if (connection !== null || handle === undefined) return;
@@ -48,6 +47,13 @@ process.on('message', (message: unknown, handle: unknown) => {
   socket.once('close', () => process.exit(0));
   socket.resume();
 });
+
+/** Answer what was received, refuse the rest, close; the socket's close ends the process. */
+function drain(): void {
+  drainRequested = true;
+  if (shared !== null) shared.draining = true;
+  connection?.drain();
+}
 
 const ready: ToParent = { tag: TAG, type: 'ready' };
 process.send!(ready);

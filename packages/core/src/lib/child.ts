@@ -18,6 +18,20 @@ setInterval(() => {
 }, workerData.pollMs);
 `;
 
+export interface ChildProcessOptions {
+  /**
+   * 'lazy' leaves the watchdog thread to a later `watchParent()` call: for a
+   * child that often never computes anything long (a process per
+   * connection), the thread would double its start-up cost for nothing.
+   */
+  watchdog?: 'eager' | 'lazy';
+  /**
+   * What SIGTERM does. Default: exit 0 once the messages already sent to the
+   * parent are written. A child that serves a socket itself passes its drain.
+   */
+  onSigterm?: () => void;
+}
+
 /**
  * The first thing a worker-process entry file does. It refuses to run without
  * an IPC channel (someone started the file by hand) or outside the runtime
@@ -27,20 +41,39 @@ setInterval(() => {
  * - a watchdog thread notices the parent is gone even while the main thread
  *   is stuck in a long computation, and kills the child;
  * - SIGINT is ignored: a terminal's Ctrl-C reaches the whole process group, and
- *   the parent, which is draining, decides when its children stop (SIGTERM).
- *
- * `options.watchdog: 'lazy'` leaves the thread to a later `watchParent()` call:
- * for a child that often never computes anything long (a process per
- * connection), the thread would double its start-up cost for nothing.
+ *   the parent, which is draining, decides when its children stop;
+ * - SIGTERM ends the child gracefully, never in the middle of a job: a JS
+ *   handler runs between two jobs (fib does not yield), so a SIGTERM sent to
+ *   the whole process group (systemd's default, `kill -TERM -PGID`) lets the
+ *   job in hand finish and its answer reach the parent, which is draining too.
  */
-export function setUpChildProcess(entry: string, expected = true, options: { watchdog?: 'eager' | 'lazy' } = {}): void {
+export function setUpChildProcess(entry: string, expected = true, options: ChildProcessOptions = {}): void {
   if (typeof process.send !== 'function' || !expected) {
     process.stderr.write(`${entry}: this file is a worker process entry; a fib server starts it over IPC, not by hand\n`);
     process.exit(EXIT_WRONG_CONTEXT);
   }
   process.on('disconnect', () => process.exit(0));
   process.on('SIGINT', () => {});
+  process.on('SIGTERM', options.onSigterm ?? exitOnceSent);
   if (options.watchdog !== 'lazy') watchParent();
+}
+
+/** How long a terminating child waits for its last messages to reach the parent. */
+const FLUSH_LIMIT_MS = 1000;
+
+/**
+ * Exits 0 once the IPC channel has no write queued (a result sent just
+ * before the signal was handled), or after FLUSH_LIMIT_MS if the parent does
+ * not read. The parent, once it sees the exit, retries any job still held.
+ */
+function exitOnceSent(): void {
+  const deadline = Date.now() + FLUSH_LIMIT_MS;
+  const check = () => {
+    const queued = (process.channel as { writeQueueSize?: number } | undefined)?.writeQueueSize ?? 0;
+    if (queued === 0 || Date.now() > deadline) process.exit(0);
+    else setTimeout(check, 1);
+  };
+  check();
 }
 
 let watching = false;

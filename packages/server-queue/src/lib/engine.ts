@@ -81,6 +81,7 @@ class QueueEngine implements Engine {
   #nextId = 0;
   #running = false;
   #closing: Promise<void> | null = null;
+  #draining = false;
   #startFailures = 0;
   #respawnTimer: NodeJS.Timeout | null = null;
 
@@ -117,6 +118,11 @@ class QueueEngine implements Engine {
         for (const job of this.#queue.removeOwnedBy(owner)) job.reject(new ConnectionClosedError());
       },
     };
+  }
+
+  /** The server began a graceful shutdown: workers that end now need no replacement unless work is left. */
+  drain(): void {
+    this.#draining = true;
   }
 
   close(): Promise<void> {
@@ -206,6 +212,9 @@ class QueueEngine implements Engine {
       job?.reject(new EngineClosedError());
       return;
     }
+    // A worker that ended cleanly with the server (a SIGTERM to the whole
+    // process group) holding nothing, with nothing queued: no replacement.
+    if (this.#draining && job === null && code === 0 && this.#queue.size === 0) return;
     const held = job === null ? '' : ` while computing fib(${job.n})`;
     console.error(`${LOG}: worker ${worker.child.pid} died (${signal ?? `exit code ${code}`})${held}; replacing it`);
     if (job !== null) this.#retryOrFail(job);
