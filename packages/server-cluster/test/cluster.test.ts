@@ -1,8 +1,7 @@
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { FibClient } from '@fib/protocol';
-import { binPath, connectionOwners, descendants, isAlive, killIfRunning, RawClient, type ServerRun, startBin, until, waitGone } from '@fib/testkit';
+import { connectionOwners, descendants, isAlive, killIfRunning, RawClient, type ServerRun, startBin, until, waitGone } from '@fib/testkit';
 import { split, start } from '@fib/server-cluster';
 
 const servers: ServerRun[] = [];
@@ -186,33 +185,4 @@ test('--max-connections is split between workers: the total stays within it', as
   t.regex((await fifth.line())!, /^ERR busy /);
   for (const client of clients) client.end();
   t.deepEqual(await server.stop(), { code: 0, signal: null });
-});
-
-test('SIGTERM to the whole process group (as systemd sends it) drains and exits 0', async (t) => {
-  // Its own process group, so that the signal reaches the primary and its workers at once.
-  const child = spawn(process.execPath, [binPath('@fib/server-cluster', 'fib-server-cluster'), '--port', '0', '--workers', '2'], {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
-  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
-  try {
-    await until(() => /listening on \S+:\d+/.test(out), 'the cluster is listening');
-    const port = Number(/listening on \S+:(\d+)/.exec(out)![1]);
-    await until(() => workersOf(child.pid!).length === 2, 'two workers run');
-    const workers = workersOf(child.pid!);
-    const client = await RawClient.connect(port);
-    t.is(await client.ask('1'), '1');
-    await client.write('32\n');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    process.kill(-child.pid!, 'SIGTERM');
-    t.is(await client.line(), '2178309', 'the request in flight is answered');
-    t.deepEqual(await exited, [0, null], err);
-    await waitGone(workers);
-  } finally {
-    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
-  }
 });

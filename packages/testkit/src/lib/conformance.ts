@@ -146,7 +146,7 @@ export function conformance(test: TestFn, config: ConformanceConfig): void {
   });
 
   test('closes a connection idle for --idle-timeout seconds', async (t) => {
-    const server = await start(['--idle-timeout', '0.3']);
+    const server = await start(['--idle-timeout', '1']);
     const client = await RawClient.connect(server.port);
     t.is(await client.ask('4'), '3');
     await client.closed;
@@ -207,6 +207,21 @@ export function conformance(test: TestFn, config: ConformanceConfig): void {
     await waitGone(children);
     // The port is closed: nothing listens any more.
     await t.throwsAsync(RawClient.connect(server.port));
+  });
+
+  test('SIGTERM to the whole process group (as systemd sends it): the request in flight is answered, exit 0', async (t) => {
+    const server = await startBin(pkg, bin, base, undefined, { detached: true });
+    servers.push(server);
+    const client = await RawClient.connect(server.port);
+    t.is(await client.ask('1'), '1');
+    // fib(38) takes a good fraction of a second: the signal lands while it computes.
+    await client.write('38\n');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const children = descendants(server.pid);
+    const exit = server.stop('SIGTERM');
+    t.is(await client.line(), answer(38));
+    t.deepEqual(await exit, { code: 0, signal: null }, server.stderr());
+    await waitGone(children);
   });
 
   test('on SIGINT exits 0 too', async (t) => {

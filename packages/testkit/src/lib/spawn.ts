@@ -26,6 +26,8 @@ export interface Exit {
 export interface BinRun {
   readonly child: ChildProcess;
   readonly pid: number;
+  /** Started in a process group of its own: `stop` and `killIfRunning` signal the whole group. */
+  readonly detached: boolean;
   /** Everything printed so far. */
   stdout(): string;
   stderr(): string;
@@ -36,8 +38,14 @@ export interface BinRun {
 }
 
 /** Runs a bin with node (no shell), collecting its output. */
-export function runBin(pkg: string, bin: string, args: readonly string[], env?: NodeJS.ProcessEnv): BinRun {
+export interface RunOptions {
+  /** Its own process group (pid = group id), so that a test can signal the server and all its children at once. */
+  readonly detached?: boolean;
+}
+
+export function runBin(pkg: string, bin: string, args: readonly string[], env?: NodeJS.ProcessEnv, options: RunOptions = {}): BinRun {
   const child = spawn(process.execPath, [binPath(pkg, bin), ...args], {
+    detached: options.detached === true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
@@ -74,7 +82,7 @@ export function runBin(pkg: string, bin: string, args: readonly string[], env?: 
       child.once('exit', onExit);
       check();
     });
-  return { child, pid: child.pid!, stdout: () => out, stderr: () => err, exited, waitFor };
+  return { child, pid: child.pid!, detached: options.detached === true, stdout: () => out, stderr: () => err, exited, waitFor };
 }
 
 /** A server bin, listening. */
@@ -91,8 +99,9 @@ export async function startBin(
   bin: string,
   args: readonly string[] = [],
   env?: NodeJS.ProcessEnv,
+  options: RunOptions = {},
 ): Promise<ServerRun> {
-  const run = runBin(pkg, bin, ['--port', '0', ...args], env);
+  const run = runBin(pkg, bin, ['--port', '0', ...args], env, options);
   let line: string;
   try {
     line = await run.waitFor(/listening on \S+:\d+/);
@@ -105,7 +114,7 @@ export async function startBin(
   const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
   const port = Number(address.slice(colon + 1));
   const stop = (signal: NodeJS.Signals = 'SIGTERM') => {
-    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill(signal);
+    if (run.child.exitCode === null && run.child.signalCode === null) signalRun(run, signal);
     return run.exited;
   };
   return { ...run, host, port, stop };
@@ -114,6 +123,12 @@ export async function startBin(
 /** Ensures a server started by a test is gone at the end, whatever happened. */
 export async function killIfRunning(run: BinRun | undefined): Promise<void> {
   if (run === undefined || run.child.exitCode !== null || run.child.signalCode !== null) return;
-  run.child.kill('SIGKILL');
+  signalRun(run, 'SIGKILL');
   await run.exited;
+}
+
+/** Signals the bin, or its whole process group when it was started detached (as systemd or a shell's job control would). */
+function signalRun(run: BinRun, signal: NodeJS.Signals): void {
+  if (run.detached) process.kill(-run.pid, signal);
+  else run.child.kill(signal);
 }
