@@ -68,6 +68,8 @@ export class Connection {
   /** Nothing more is parsed: the connection ends once its answers are written. */
   #ending = false;
   #closed = false;
+  /** Reads so far: the idle timeout's proof that nothing came in. */
+  #reads = 0;
 
   constructor(socket: Socket, session: Session, limits: ConnectionLimits, shared: SharedState) {
     this.#socket = socket;
@@ -82,8 +84,14 @@ export class Connection {
       // itself is re-armed by every read and write.
       socket.setTimeout(limits.idleTimeoutMs);
       socket.on('timeout', () => {
-        // Waiting for our own answers is not idleness.
-        if (this.#pending === 0) socket.destroy();
+        // The timer can fire after a stall of this process's event loop,
+        // before the bytes the client sent meanwhile are read: judge once
+        // they have been (an immediate runs after the loop's I/O poll).
+        const reads = this.#reads;
+        setImmediate(() => {
+          // Waiting for our own answers is not idleness.
+          if (this.#reads === reads && this.#pending === 0) socket.destroy();
+        });
       });
     }
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -108,6 +116,7 @@ export class Connection {
   }
 
   #onData(chunk: Buffer): void {
+    this.#reads++;
     if (this.#ending) return;
     if (this.#partial !== null) {
       chunk = Buffer.concat([this.#partial, chunk]);
