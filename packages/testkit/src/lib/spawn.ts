@@ -53,7 +53,8 @@ export function runBin(pkg: string, bin: string, args: readonly string[], env?: 
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
-  const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  // 'close', not 'exit': 'exit' can come before the last output has been read from the pipes.
+  const exited = new Promise<Exit>((resolve) => child.once('close', (code: number | null, signal: NodeJS.Signals | null) => resolve({ code, signal })));
   const waitFor = (pattern: RegExp, stream: 'stdout' | 'stderr' = 'stdout', timeoutMs = READY_TIMEOUT_MS) =>
     new Promise<string>((resolve, reject) => {
       const source = stream === 'stdout' ? child.stdout! : child.stderr!;
@@ -76,10 +77,10 @@ export function runBin(pkg: string, bin: string, args: readonly string[], env?: 
       const cleanup = () => {
         clearTimeout(timer);
         source.off('data', check);
-        child.off('exit', onExit);
+        child.off('close', onExit);
       };
       source.on('data', check);
-      child.once('exit', onExit);
+      child.once('close', onExit);
       check();
     });
   return { child, pid: child.pid!, detached: options.detached === true, stdout: () => out, stderr: () => err, exited, waitFor };
