@@ -101,11 +101,6 @@ export class Connection {
     if (shared.draining) this.drain();
   }
 
-  /** The socket's close, for whoever counts connections. */
-  get socket(): Socket {
-    return this.#socket;
-  }
-
   get #pending(): number {
     return this.#slots.length - this.#head;
   }
