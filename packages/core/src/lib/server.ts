@@ -66,7 +66,9 @@ async function listen(engine: Engine, options: ServerOptions): Promise<RunningSe
     socket.once('close', () => {
       served.delete(connection);
       forget(socket);
-      const next = waiting.shift();
+      // A waiting socket that failed meanwhile is already forgotten: skip it.
+      let next = waiting.shift();
+      while (next !== undefined && next.destroyed) next = waiting.shift();
       if (next !== undefined) admit(next);
     });
     socket.resume();
@@ -87,6 +89,7 @@ async function listen(engine: Engine, options: ServerOptions): Promise<RunningSe
       // Waits unread until a served connection closes; a waiting client that
       // gives up is only noticed when its turn comes.
       socket.on('error', () => socket.destroy());
+      socket.once('close', () => forget(socket));
       waiting.push(socket);
     }
   });
