@@ -5,13 +5,22 @@ import { fileURLToPath } from 'node:url';
 
 export const here = dirname(fileURLToPath(import.meta.url));
 export const root = join(here, '..', '..');
-const perf2 = join(root, 'packages', 'perf', 'dist', 'perf2.js');
 const cClient = join(here, 'bin', 'perf2-baseline');
 
-/** Starts a server script with --port 0 and resolves with its port once it prints its ready line. */
+/** The built bin of a strategy package, e.g. `strategyBin('async')`. */
+export const strategyBin = (name) => join(root, 'packages', `server-${name}`, 'dist', 'bin.js');
+/** The built fib-perf1 or fib-perf2. */
+export const perfBin = (tool) => join(root, 'packages', 'perf', 'dist', `${tool}.js`);
+const perf2 = perfBin('perf2');
+
+/**
+ * Starts a server script with --port 0 and resolves with `{ child, port }` once
+ * it prints its ready line. The server is killed if this script exits first.
+ */
 export function startServer(script, args = []) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    process.on('exit', () => child.kill('SIGKILL'));
     let out = '';
     const timer = setTimeout(() => reject(new Error(`${script} did not get ready in 10 s`)), 10_000);
     child.stdout.on('data', (chunk) => {
@@ -19,7 +28,7 @@ export function startServer(script, args = []) {
       const match = /listening on \S+:(\d+)/.exec(out);
       if (match) {
         clearTimeout(timer);
-        resolve({ child, port: match[1] });
+        resolve({ child, port: Number(match[1]) });
       }
     });
     child.on('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
@@ -28,7 +37,7 @@ export function startServer(script, args = []) {
 
 /** fib-perf2's mean rate against `port`; throws if any request failed. */
 export function runPerf2(port, extra, seconds) {
-  const out = execFileSync(process.execPath, [perf2, '--port', port, '--duration', seconds, '--json', '--quiet', ...extra]);
+  const out = execFileSync(process.execPath, [perf2, '--port', String(port), '--duration', String(seconds), '--json', '--quiet', ...extra]);
   const result = JSON.parse(out);
   if (result.requests.failed > 0) throw new Error(`fib-perf2 saw failures: ${result.problems.join('; ')}`);
   return result.rate.mean;
@@ -36,10 +45,14 @@ export function runPerf2(port, extra, seconds) {
 
 /** The C client's rate (depth 1, one connection) against `port`. */
 export function runC(port, seconds) {
-  const out = execFileSync(cClient, ['--port', port, '--duration', seconds]).toString();
+  const out = execFileSync(cClient, ['--port', String(port), '--duration', String(seconds)]).toString();
   return Number(/: (\d+) reqs\/sec/.exec(out)[1]);
 }
 
 export const sum = (xs) => xs.reduce((a, b) => a + b, 0);
-export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+export const median = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
 export const fmt = (x) => Math.round(x).toLocaleString('en-US');

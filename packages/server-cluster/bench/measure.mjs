@@ -6,6 +6,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { startServer } from '../../../benchmarks/baselines/lib.mjs';
 
 const require = createRequire(import.meta.url);
 const SECONDS = Number(process.argv[2] ?? 3);
@@ -16,17 +17,8 @@ const bin = (pkg, name) => {
 const PERF1 = bin('@fib/perf', 'fib-perf1');
 const PERF2 = bin('@fib/perf', 'fib-perf2');
 
-async function startServer(name, args = []) {
-  const child = spawn(process.execPath, [bin(`@fib/server-${name}`, `fib-server-${name}`), '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening on \S+:(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', () => reject(new Error(`${name} exited before listening`)));
-  });
+async function startStrategy(name, args = []) {
+  const { child, port } = await startServer(bin(`@fib/server-${name}`, `fib-server-${name}`), args);
   return { port, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
 }
 
@@ -54,7 +46,7 @@ const strategies = [
   ['fork', []],
 ];
 for (const [name, args] of strategies) {
-  const server = await startServer(name, args);
+  const server = await startStrategy(name, args);
   try {
     const f = {};
     const d = ['--duration', String(SECONDS), '--warmup', '0.5'];

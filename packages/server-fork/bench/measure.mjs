@@ -2,12 +2,11 @@
 // Fork start-up and memory: opens N connections one after the other (default 20), times each
 // from connect to the first answer of `1`, then sums /proc/<child>/smaps_rollup over the children.
 // Run from the repository root after `npm run build`, under `flock /tmp/fib-bench.lock`.
-import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { FibClient } from '@fib/protocol';
+import { startServer, strategyBin } from '../../../benchmarks/baselines/lib.mjs';
 const N = Number(process.argv[2] ?? 20);
-const server = spawn(process.execPath, ['packages/server-fork/dist/bin.js', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-const port = await new Promise((r) => server.stdout.on('data', (d) => { const m = /:(\d+)\n/.exec(String(d)); if (m) r(Number(m[1])); }));
+const { child: server, port } = await startServer(strategyBin('fork'));
 const t0 = performance.now();
 const clients = [];
 const firsts = [];

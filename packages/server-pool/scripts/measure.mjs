@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { median, startServer as startBaseline } from '../../../benchmarks/baselines/lib.mjs';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const flag = (name, fallback) => {
@@ -34,17 +35,9 @@ const SERVERS = {
   pool: ['packages/server-pool/dist/bin.js', '--workers', '2'],
 };
 
-async function startServer(name) {
+function startServer(name) {
   const [bin, ...args] = SERVERS[name];
-  const child = spawn(process.execPath, [root + bin, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.setEncoding('utf8');
-  for await (const chunk of child.stdout) {
-    out += chunk;
-    const match = /listening on \S+:(\d+)/.exec(out);
-    if (match) return { child, port: Number(match[1]) };
-  }
-  throw new Error(`${name} exited before its ready line`);
+  return startBaseline(root + bin, args);
 }
 
 async function stopServer({ child }) {
@@ -82,12 +75,6 @@ async function contended(port) {
 async function fib27(port) {
   return rate(await perf('perf2', port, ['--n', '27', '--connections', '4', '--duration', String(seconds), '--warmup', WARMUP]));
 }
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 function rssKiB(pid) {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);

@@ -9,6 +9,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { median, startServer } from '../../../benchmarks/baselines/lib.mjs';
 
 const require = createRequire(import.meta.url);
 const bin = (pkg, name) => {
@@ -22,20 +23,7 @@ const PERF2 = bin('@fib/perf', 'fib-perf2');
 const strategies = ['sequential', 'async', 'process-pool', 'queue'];
 const WORKERS = { 'process-pool': ['--workers', '2'], queue: ['--workers', '2'] };
 
-function startServer(name) {
-  return new Promise((resolve, reject) => {
-    const server = bin(`@fib/server-${name}`, `fib-server-${name}`);
-    const child = spawn(process.execPath, [server, '--port', '0', ...(WORKERS[name] ?? [])], { stdio: ['ignore', 'pipe', 'ignore'] });
-    process.on('exit', () => child.kill('SIGKILL'));
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening on \S+:(\d+)/.exec(out);
-      if (m) resolve({ child, port: Number(m[1]) });
-    });
-    child.once('exit', () => reject(new Error(name + ' exited')));
-  });
-}
+const startStrategy = (name) => startServer(bin(`@fib/server-${name}`, `fib-server-${name}`), WORKERS[name] ?? []);
 function perf2(port, args) {
   const run = spawnSync(process.execPath, [PERF2, '--port', String(port), '--json', '--quiet', ...args], { encoding: 'utf8', timeout: 60_000 });
   try {
@@ -45,7 +33,7 @@ function perf2(port, args) {
   }
 }
 const servers = {};
-for (const name of strategies) servers[name] = await startServer(name);
+for (const name of strategies) servers[name] = await startStrategy(name);
 const samples = Object.fromEntries(strategies.map((s) => [s, { alone: [], convoy: [], fib27x4: [] }]));
 for (let round = 0; round < ROUNDS; round++) {
   for (const name of strategies) {
@@ -61,7 +49,6 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 for (const { child } of Object.values(servers)) child.kill('SIGTERM');
 // Rates in answers per second; sequential's convoy figure is 0 (the fib(30) client holds its one slot).
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const table = {};
 for (const name of strategies) {
   const s = samples[name];
