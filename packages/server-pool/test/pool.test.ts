@@ -2,9 +2,9 @@ import test from 'ava';
 import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
-import { fib, resolveOptions, WORKER_FAULT_ENV } from '@fib/core';
+import { fib, resolveOptions } from '@fib/core';
 import { FibClient } from '@fib/protocol';
-import { killIfRunning, RawClient, startBin, type ServerRun } from '@fib/testkit';
+import { killIfRunning, RawClient, startBin, workerThreadSuite, type ServerRun } from '@fib/testkit';
 import { start, strategy } from '@fib/server-pool';
 
 const servers: ServerRun[] = [];
@@ -19,37 +19,13 @@ async function startPool(args: string[], env?: NodeJS.ProcessEnv): Promise<Serve
 /** OS threads of this process (Linux). */
 const threadCount = () => readdirSync('/proc/self/task').length;
 
-for (const kind of ['exit', 'throw', 'oom'] as const) {
-  test(`a thread that dies (${kind}) is replaced and its request retried once`, async (t) => {
-    // One thread: the retry can only be answered by its replacement.
-    const server = await startPool(['--workers', '1'], { [WORKER_FAULT_ENV]: `${kind}:13:1` });
-    const client = await RawClient.connect(server.port);
-    t.is(await client.ask('13'), '233');
-    t.is(await client.ask('13'), '233', 'the fault was used up: the next one is computed normally');
-    t.is(await client.ask('20'), '6765');
-    client.end();
-    t.regex(server.stderr(), /a pool thread died/);
-    t.deepEqual(await server.stop(), { code: 0, signal: null });
-  });
-
-  test(`a request whose retry dies too (${kind}) gets ERR internal; the server goes on`, async (t) => {
-    const server = await startPool(['--workers', '2'], { [WORKER_FAULT_ENV]: `${kind}:13` });
-    const client = await RawClient.connect(server.port);
-    // Pipelined: the requests around the fatal ones are answered normally, in order.
-    await client.write('13\n12\n13\n5\n');
-    t.deepEqual(await client.lines(4), [
-      'ERR internal the worker computing this request died, twice',
-      '144',
-      'ERR internal the worker computing this request died, twice',
-      '5',
-    ]);
-    const other = await FibClient.connect({ port: server.port });
-    t.deepEqual(await Promise.all([other.fib(22), other.fib(23)]), [fib(22), fib(23)]);
-    await other.close();
-    client.end();
-    t.deepEqual(await server.stop(), { code: 0, signal: null });
-  });
-}
+workerThreadSuite(test, {
+  pkg: '@fib/server-pool',
+  bin: 'fib-server-pool',
+  args: ['--workers', '2'],
+  oneThread: ['--workers', '1'],
+  diedLog: /a pool thread died/,
+});
 
 test('pipelined requests of one connection run on several threads and are answered in order', async (t) => {
   const server = await startPool(['--workers', '2']);
@@ -95,13 +71,4 @@ test.serial('no thread is left after close', async (t) => {
   await server.close();
   t.true(threadCount() <= before, `${threadCount()} threads after close, ${before} before start`);
   await client.close();
-});
-
-test('an idle timeout that falls while a request computes still closes the connection after the answer', async (t) => {
-  // fib(35) takes longer than 0.1 s here: the timeout fires while the answer is pending.
-  const server = await startPool(['--workers', '1', '--idle-timeout', '0.1']);
-  const client = await RawClient.connect(server.port);
-  t.is(await client.ask('35'), String(fib(35)));
-  const closed = await Promise.race([client.closed.then(() => true), new Promise((r) => setTimeout(r, 15_000, false))]);
-  t.true(closed, 'the connection was closed once idle');
 });

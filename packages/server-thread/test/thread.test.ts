@@ -1,9 +1,9 @@
 import test from 'ava';
 import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { fib, WORKER_FAULT_ENV } from '@fib/core';
+import { fib } from '@fib/core';
 import { FibClient } from '@fib/protocol';
-import { killIfRunning, RawClient, startBin, type ServerRun } from '@fib/testkit';
+import { killIfRunning, RawClient, startBin, workerThreadSuite, type ServerRun } from '@fib/testkit';
 import { start } from '@fib/server-thread';
 
 const servers: ServerRun[] = [];
@@ -46,34 +46,12 @@ test('each connection gets a thread of its own, ended when it closes', async (t)
   t.true(await eventually(() => threadCount(server.pid) <= before), 'their threads ended with them');
 });
 
-for (const kind of ['exit', 'throw', 'oom'] as const) {
-  test(`a thread that dies (${kind}) is replaced and its request retried once`, async (t) => {
-    const server = await startThread([], { [WORKER_FAULT_ENV]: `${kind}:13:1` });
-    const client = await RawClient.connect(server.port);
-    // The jobs queued behind the fatal one never ran: they are not retries.
-    await client.write('13\n5\n6\n');
-    t.deepEqual(await client.lines(3), ['233', '5', '8']);
-    t.is(await client.ask('13'), '233');
-    client.end();
-    t.regex(server.stderr(), /a connection's thread died/);
-    t.deepEqual(await server.stop(), { code: 0, signal: null });
-  });
-
-  test(`a request whose retry dies too (${kind}) gets ERR internal; the connection goes on`, async (t) => {
-    const server = await startThread([], { [WORKER_FAULT_ENV]: `${kind}:13` });
-    const client = await RawClient.connect(server.port);
-    await client.write('13\n12\n13\n5\n');
-    t.deepEqual(await client.lines(4), [
-      'ERR internal the worker computing this request died, twice',
-      '144',
-      'ERR internal the worker computing this request died, twice',
-      '5',
-    ]);
-    t.is(await client.ask('20'), '6765');
-    client.end();
-    t.deepEqual(await server.stop(), { code: 0, signal: null });
-  });
-}
+workerThreadSuite(test, {
+  pkg: '@fib/server-thread',
+  bin: 'fib-server-thread',
+  oneThread: [],
+  diedLog: /a connection's thread died/,
+});
 
 test('connections pipelining heavy and light requests each get their answers in order', async (t) => {
   const server = await startThread();
@@ -101,13 +79,4 @@ test.serial('no thread is left after close, even with connections still open', a
   await server.close();
   t.true(threadCount() <= before, `${threadCount()} threads after close, ${before} before start`);
   await Promise.all(clients.map((c) => c.close()));
-});
-
-test('an idle timeout that falls while a request computes still closes the connection after the answer', async (t) => {
-  // fib(35) takes longer than 0.1 s here: the timeout fires while the answer is pending.
-  const server = await startThread(['--idle-timeout', '0.1']);
-  const client = await RawClient.connect(server.port);
-  t.is(await client.ask('35'), String(fib(35)));
-  const closed = await Promise.race([client.closed.then(() => true), new Promise((r) => setTimeout(r, 15_000, false))]);
-  t.true(closed, 'the connection was closed once idle');
 });
