@@ -2,12 +2,16 @@
 // Measures, in one run, the figures issue 4 asks of the thread strategies
 // (written into packages/server-thread/README.md and packages/server-pool/README.md):
 //   - convoy ratio: fib-perf2 rate (n=1) while another client loops fib(30), over the rate alone;
-//   - fib-server-pool's perf2 rate alone at depth 1 over fib-server-async's;
+//   - fib-server-pool's perf2 rate alone at depth 1 over fib-server-async's, and what each
+//     server's main thread spends per request there (CPU from /proc: where the hop costs);
 //   - total fib(27) answers/s with 4 connections, over fib-server-sequential's;
-//   - fib-server-thread's memory per open idle connection (RSS with 100, minus with none, / 100).
+//   - fib-server-thread's memory per open idle connection (RSS with 100, minus with none, / 100);
+//   - and, for reading the fib(27) figure, the machine's own ceiling: fib(27)s per second of two
+//     plain node processes at once over one alone, measured in each round.
 // Every load is bounded by --duration; the machine is shared and noisy, so the
-// servers are measured in turn, round after round, and each figure is the
-// median of its rounds. Servers run on free ports and are stopped at the end.
+// servers are measured in turn, round after round: each rate is the median of
+// its rounds, each ratio the median of its per-round ratios. Servers run on
+// free ports and are stopped at the end.
 // Run it after `npm run build`, alone on the machine's cores:
 //   flock /tmp/fib-bench.lock node packages/server-pool/scripts/measure.mjs [--rounds 3] [--seconds 1.5]
 import { spawn } from 'node:child_process';
@@ -27,6 +31,8 @@ const seconds = flag('--seconds', 1.5);
 const rounds = flag('--rounds', 3);
 const WARMUP = '0.3';
 const CONNECTIONS_FOR_MEMORY = 100;
+const fixed = (x, d = 2) => Number(x.toFixed(d));
+const ratio = (a, b) => (b === 0 ? 0 : a / b);
 
 const SERVERS = {
   sequential: ['packages/server-sequential/dist/bin.js'],
@@ -54,10 +60,27 @@ async function perf(tool, port, args) {
   child.stdout.setEncoding('utf8').on('data', (s) => (out += s));
   await once(child, 'exit');
   const line = out.split('\n').find((l) => l.startsWith('{'));
-  return line ? JSON.parse(line) : { rate: { mean: 0 }, requests: { ok: 0 } };
+  return line ? JSON.parse(line) : { rate: { mean: 0 }, requests: { ok: 0 }, warmup: { ok: 0 } };
+}
+
+/** Milliseconds of CPU (user + system) the main thread of process `pid` has used. */
+function mainThreadCpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime, fields 14 and 15 of proc(5), in clock ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 const rate = (summary) => summary.rate.mean;
+
+/** perf2's rate alone at depth 1, and the server's main-thread CPU per request (warm-up included in both counts). */
+async function depth1Sample({ port, child }) {
+  const before = mainThreadCpuMs(child.pid);
+  const summary = await perf('perf2', port, ['--n', '1', '--duration', String(seconds), '--warmup', WARMUP]);
+  const answered = summary.requests.ok + summary.warmup.ok;
+  const cpuMicros = answered === 0 ? 0 : ((mainThreadCpuMs(child.pid) - before) * 1000) / answered;
+  return { rate: rate(summary), cpuMicros };
+}
 
 async function depth1(port) {
   return rate(await perf('perf2', port, ['--n', '1', '--duration', String(seconds), '--warmup', WARMUP]));
@@ -74,6 +97,29 @@ async function contended(port) {
 
 async function fib27(port) {
   return rate(await perf('perf2', port, ['--n', '27', '--connections', '4', '--duration', String(seconds), '--warmup', WARMUP]));
+}
+
+/**
+ * The machine's own ceiling for the fib(27) figure: fib(27)s computed per
+ * second by two processes at once, over one alone (plain node, no server, no
+ * client). On a VM whose two vCPUs share a core or a busy host, this is well
+ * under 2, and no server can beat it.
+ */
+async function parallelCeiling() {
+  const loop = `const f = (n) => (n < 2 ? n : f(n - 1) + f(n - 2));
+const end = Date.now() + ${seconds * 1000}; let done = 0;
+while (Date.now() < end) { f(27); done++; }
+console.log(done);`;
+  const count = async () => {
+    const child = spawn(process.execPath, ['-e', loop], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (s) => (out += s));
+    await once(child, 'exit');
+    return Number(out);
+  };
+  const alone = await count();
+  const [a, b] = await Promise.all([count(), count()]);
+  return ratio(a + b, alone);
 }
 
 function rssKiB(pid) {
@@ -103,7 +149,8 @@ async function memoryPerConnection({ child, port }) {
 const loadBefore = loadavg()[0];
 const names = Object.keys(SERVERS);
 const servers = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await startServer(name)])));
-const samples = Object.fromEntries(names.map((name) => [name, { depth1: [], contended: [], fib27x4: [] }]));
+const samples = Object.fromEntries(names.map((name) => [name, { depth1: [], depth1CpuMicros: [], contended: [], fib27x4: [] }]));
+const ceiling = [];
 try {
   for (let round = 0; round < rounds; round++) {
     // A different server goes first each round, so that drift in the machine's load spreads evenly.
@@ -111,11 +158,14 @@ try {
     for (const name of order) {
       const { port } = servers[name];
       if (name !== 'sequential') {
-        samples[name].depth1.push(await depth1(port));
+        const { rate: alone, cpuMicros } = await depth1Sample(servers[name]);
+        samples[name].depth1.push(alone);
+        samples[name].depth1CpuMicros.push(cpuMicros);
         samples[name].contended.push(await contended(port));
       }
       samples[name].fib27x4.push(await fib27(port));
     }
+    ceiling.push(await parallelCeiling());
   }
 } finally {
   await Promise.all(names.map((name) => stopServer(servers[name])));
@@ -133,26 +183,42 @@ const medians = Object.fromEntries(names.map((name) => [name, {
   contended: median(samples[name].contended),
   fib27x4: median(samples[name].fib27x4),
 }]));
-const fixed = (x, d = 2) => Number(x.toFixed(d));
-const ratio = (a, b) => (b === 0 ? 0 : a / b);
+// Each round measures every server within seconds of the others, so the ratio
+// of two servers is taken round by round and its median reported: the
+// machine's drift between rounds cancels out.
+const pairedRatio = (a, b) => median(a.map((x, i) => ratio(x, b[i])));
 const summary = {
   rounds,
   secondsPerSample: seconds,
   loadAverage: { before: fixed(loadBefore), after: fixed(loadavg()[0]) },
   convoyRatio: {
-    thread: fixed(ratio(medians.thread.contended, medians.thread.depth1)),
-    pool: fixed(ratio(medians.pool.contended, medians.pool.depth1)),
-    async: fixed(ratio(medians.async.contended, medians.async.depth1), 4),
+    thread: fixed(pairedRatio(samples.thread.contended, samples.thread.depth1)),
+    pool: fixed(pairedRatio(samples.pool.contended, samples.pool.depth1)),
+    async: fixed(pairedRatio(samples.async.contended, samples.async.depth1), 4),
   },
   depth1OverAsync: {
-    pool: fixed(ratio(medians.pool.depth1, medians.async.depth1)),
-    thread: fixed(ratio(medians.thread.depth1, medians.async.depth1)),
+    pool: fixed(pairedRatio(samples.pool.depth1, samples.async.depth1)),
+    thread: fixed(pairedRatio(samples.thread.depth1, samples.async.depth1)),
+  },
+  // Where the hop's price is paid: the server's main thread, per request at depth 1.
+  mainThreadCpuMicrosPerRequest: {
+    async: fixed(median(samples.async.depth1CpuMicros), 1),
+    thread: fixed(median(samples.thread.depth1CpuMicros), 1),
+    pool: fixed(median(samples.pool.depth1CpuMicros), 1),
+  },
+  depth1OverAsyncPerRound: {
+    pool: samples.pool.depth1.map((x, i) => fixed(ratio(x, samples.async.depth1[i]))),
+    thread: samples.thread.depth1.map((x, i) => fixed(ratio(x, samples.async.depth1[i]))),
   },
   fib27x4OverSequential: {
-    thread: fixed(ratio(medians.thread.fib27x4, medians.sequential.fib27x4)),
-    pool: fixed(ratio(medians.pool.fib27x4, medians.sequential.fib27x4)),
-    async: fixed(ratio(medians.async.fib27x4, medians.sequential.fib27x4)),
+    thread: fixed(pairedRatio(samples.thread.fib27x4, samples.sequential.fib27x4)),
+    pool: fixed(pairedRatio(samples.pool.fib27x4, samples.sequential.fib27x4)),
+    async: fixed(pairedRatio(samples.async.fib27x4, samples.sequential.fib27x4)),
   },
+  // What two processes computing fib(27) at once get over one: the most the
+  // fib27x4 ratios can reach on this machine while it measures.
+  parallelCeiling: fixed(median(ceiling)),
+  parallelCeilingPerRound: ceiling.map((x) => fixed(x)),
   threadMemoryPerConnectionMiB: fixed(memory.perConnectionKiB / 1024),
 };
 console.log(JSON.stringify({ summary, medians, samples, memory }, null, 2));
