@@ -70,8 +70,13 @@ export async function createProcessPoolEngine(options: ServerOptions): Promise<E
   // A child that dies with no task (an idle worker killed, or a second 'error'
   // after the send that failed) is reported on the pool: an unhandled 'error'
   // event would crash the server. It is logged, not hidden; tinypool has
-  // already removed that worker and forked its replacement.
+  // already removed that worker and forked its replacement. During a graceful
+  // shutdown an idle child that ends is expected, not a failure: a SIGTERM
+  // sent to the whole process group (systemd's default) reaches the children
+  // too, and they end once the job in hand, if any, is answered.
+  let draining = false;
   pool.on('error', (error: unknown) => {
+    if (draining && isWorkerDeath(error)) return;
     console.error(`${LOG}: a pool process failed: ${(error as Error).message ?? String(error)}`);
   });
 
@@ -108,6 +113,9 @@ export async function createProcessPoolEngine(options: ServerOptions): Promise<E
           queue.cancelOwnedBy(owner);
         },
       };
+    },
+    drain() {
+      draining = true;
     },
     close: () => destroy(pool),
   };

@@ -225,6 +225,8 @@ export function conformance(test: TestFn, config: ConformanceConfig): void {
     t.is(await client.line(), answer(38));
     t.deepEqual(await exit, { code: 0, signal: null }, server.stderr());
     await waitGone(children);
+    // A normal stop: the children ending with the server is not reported as a failure.
+    t.notRegex(server.stderr(), /fail|died|unexpected|error/i);
   });
 
   test('on SIGINT exits 0 too', async (t) => {
