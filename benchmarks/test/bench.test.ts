@@ -59,7 +59,7 @@ test('--quick over sequential and async writes results.json, the table and the c
     t.regex(cells[1]!, /^[\d,]+$/, `A rate in ${row}`);
     t.regex(cells[4]!, /^[\d.]+ \/ [\d.]+$/, `C latency in ${row}`);
     t.regex(cells[7]!, /^[\d,]+ \/ [\d,]+ \/ [\d,]+ \/ [\d,]+$/, `E rates in ${row}`);
-    t.regex(cells[10]!, /^\d+ MiB/, `peak RSS in ${row}`);
+    t.regex(cells[10]!, /^\d+ MiB/, `peak PSS in ${row}`);
   }
   t.true(result.stdout.includes(rows[0]!), 'the table is printed too');
 

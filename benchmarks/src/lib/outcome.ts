@@ -12,8 +12,8 @@ export interface StrategyOutcome {
   scenarios: ScenarioResults;
   /** What each round measured, in order. */
   rounds: ScenarioResults[];
-  /** Peak summed RSS of the server and its descendants; null where /proc is missing or it never started. */
-  peakRssBytes: number | null;
+  /** Peak summed PSS of the server and its descendants; null where /proc is missing or it never started. */
+  peakPssBytes: number | null;
   /** Most processes in the server's tree at once. */
   peakProcesses: number;
   /** Things a reader should know that did not fail the strategy (failed requests, orphans killed). */

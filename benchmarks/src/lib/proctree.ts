@@ -56,23 +56,30 @@ export function startTime(pid: number): string | null {
   }
 }
 
-/** Resident set size of one process in bytes (VmRSS), or null when it has gone or there is no /proc. */
-export function residentBytes(pid: number): number | null {
-  let status: string;
+/**
+ * Proportional set size of one process in bytes (Pss in smaps_rollup, Linux
+ * 4.14 and later): its private pages plus its share of the pages it shares, a
+ * page mapped by n processes counting 1/n in each. Summed over a process
+ * tree, it counts the node binary's pages that forked children share once,
+ * where RSS would count them once per process. Null when the process has
+ * gone or the kernel does not say.
+ */
+export function proportionalBytes(pid: number): number | null {
+  let rollup: string;
   try {
-    status = readFileSync(`/proc/${pid}/status`, 'latin1');
+    rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1');
   } catch {
     return null;
   }
-  const match = /^VmRSS:\s+(\d+) kB$/m.exec(status);
-  return match ? Number(match[1]) * 1024 : null; // a zombie has no VmRSS
+  const match = /^Pss:\s+(\d+) kB$/m.exec(rollup);
+  return match ? Number(match[1]) * 1024 : null; // a zombie has no mappings
 }
 
-/** RSS sampling period: a fork-per-connection child lives as long as its connection (a whole run), so 200 ms catches it. */
+/** Memory sampling period: a fork-per-connection child lives as long as its connection (a whole run), so 200 ms catches it. */
 const SAMPLE_MS = 200;
 
 /**
- * Samples the summed RSS of a process and its descendants while a server
+ * Samples the summed PSS of a process and its descendants while a server
  * runs and keeps the peak. The sum is taken at one instant, so the peak is
  * what the machine had to hold at once (not the sum of each process's own peak).
  */
@@ -108,7 +115,7 @@ export class TreeSampler {
     let total = 0;
     let counted = 0;
     for (const pid of tree) {
-      const bytes = residentBytes(pid);
+      const bytes = proportionalBytes(pid);
       if (bytes === null) continue;
       total += bytes;
       counted++;
@@ -122,7 +129,7 @@ export class TreeSampler {
     if (counted > this.#peakProcesses) this.#peakProcesses = counted;
   }
 
-  /** Peak summed RSS in bytes, or null where /proc could not be read. */
+  /** Peak summed PSS in bytes, or null where /proc could not be read. */
   get peakBytes(): number | null {
     return this.#peakBytes;
   }

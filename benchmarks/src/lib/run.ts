@@ -22,7 +22,7 @@ export async function runStrategy(strategy: StrategyPackage, options: BenchOptio
     error: null,
     scenarios: {},
     rounds: [],
-    peakRssBytes: null,
+    peakPssBytes: null,
     peakProcesses: 0,
     notes: [],
   };
@@ -78,7 +78,7 @@ export async function runStrategy(strategy: StrategyPackage, options: BenchOptio
   } finally {
     outcome.scenarios = mergeRounds(outcome.rounds);
     const report = await server.stop();
-    outcome.peakRssBytes = server.sampler.peakBytes;
+    outcome.peakPssBytes = server.sampler.peakBytes;
     outcome.peakProcesses = server.sampler.peakProcesses;
     if (report.killed) outcome.notes.push('ignored SIGTERM and was killed after 5 s');
     if (report.orphans > 0) {

@@ -32,15 +32,15 @@ export function markdownTable(outcomes: StrategyOutcome[]): string {
   const sequential = findSequential(outcomes);
   const header = [
     'strategy', 'A req/s', 'B req/s', 'B/A', 'C p50 / p99 ms', 'D p50 / p99 ms', 'D/C',
-    `E fib(${SCALING_N})/s at ${SCALING_CONNECTIONS.join(' / ')} conn.`, 'E scaling', 'E × seq.', 'peak RSS', 'status',
+    `E fib(${SCALING_N})/s at ${SCALING_CONNECTIONS.join(' / ')} conn.`, 'E scaling', 'E × seq.', 'peak PSS', 'status',
   ];
   const align = ['---', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '---'];
   const rows = outcomes.map((o) => {
     const r = ratios(o, sequential);
     const { A, B, C, D, E } = o.scenarios;
-    const rss = o.peakRssBytes === null
+    const memory = o.peakPssBytes === null
       ? dash
-      : `${Math.round(o.peakRssBytes / MIB)} MiB` + (o.peakProcesses > 1 ? ` (${o.peakProcesses} proc.)` : '');
+      : `${Math.round(o.peakPssBytes / MIB)} MiB` + (o.peakProcesses > 1 ? ` (${o.peakProcesses} proc.)` : '');
     return [
       o.name,
       A ? formatRate(A.run.rate) : dash,
@@ -52,7 +52,7 @@ export function markdownTable(outcomes: StrategyOutcome[]): string {
       E ? E.steps.map((s) => formatRate(s.run.rate)).join(' / ') : dash,
       formatRatio(r.eScaling),
       o.name === 'sequential' && E ? '1.00' : formatRatio(r.eVsSequential),
-      rss,
+      memory,
       o.status === 'ok' ? (o.notes.length > 0 ? 'ok *' : 'ok') : '**failed** *',
     ];
   });
@@ -74,8 +74,8 @@ export function legend(): string {
     '  B, D and E warm up longer, so that the strategies that start a worker per connection have started theirs: they measure sharing, not start-up.',
     `  **E scaling**: throughput at ${SCALING_CONNECTIONS.at(-1)} connections / at 1; **E × seq.**: at ${SCALING_CONNECTIONS.at(-1)} connections / sequential's.`,
     '- Rates and latencies are medians over the rounds; each ratio is the median of the ratios measured within one round.',
-    '- **peak RSS**: the most memory the server and all its worker processes held at once (summed from /proc every 200 ms).',
-    '  Pages shared between processes (mostly the node binary) count once per process, so it overstates the process-based strategies.',
+    '- **peak PSS**: the most memory the server and all its worker processes held at once, summed from /proc every 200 ms.',
+    '  PSS (proportional set size) splits a page shared by n processes (mostly the node binary\'s) into n shares, so the sum counts it once.',
   ].join('\n');
 }
 
