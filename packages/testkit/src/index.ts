@@ -1,5 +1,5 @@
 export { conformance, type ConformanceConfig } from './lib/conformance.js';
-export { RawClient } from './lib/raw-client.js';
+export { RawClient, sendWithinIdleWindow } from './lib/raw-client.js';
 export { binPath, killIfRunning, runBin, startBin, type BinRun, type Exit, type RunOptions, type ServerRun } from './lib/spawn.js';
 export { connectionOwners, descendants, isAlive, waitGone } from './lib/processes.js';
 export { workerProcessSuite, type WorkerProcessConfig } from './lib/worker-processes.js';

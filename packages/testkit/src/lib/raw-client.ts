@@ -100,3 +100,31 @@ export class RawClient {
     for (const wake of this.#waiters.splice(0)) wake();
   }
 }
+
+/**
+ * For tests of --idle-timeout: connects, sends `request` and reads `count`
+ * answer lines. The server's idle window opens when it accepts the
+ * connection; when the connection was closed before the first answer and
+ * `windowMs` had passed since this process began to connect, this process
+ * itself may have stalled past the window before its request went out (a test
+ * process starved of CPU on a loaded 2-core machine has been seen to), and
+ * nothing was tested: it connects again, three times at most, and returns the
+ * last attempt, answers and all, for the test to judge.
+ */
+export async function sendWithinIdleWindow(
+  port: number,
+  windowMs: number,
+  request: string,
+  count: number,
+): Promise<{ client: RawClient; answers: (string | null)[] }> {
+  for (let attempt = 1; ; attempt++) {
+    const started = Date.now();
+    const client = await RawClient.connect(port);
+    // A write to a connection the server already closed fails: the answers tell.
+    await client.write(request).catch(() => {});
+    const answers = await client.lines(count);
+    const unheard = answers[0] === null && Date.now() - started >= windowMs;
+    if (!unheard || attempt === 3) return { client, answers };
+    client.socket.destroy();
+  }
+}
