@@ -1,5 +1,6 @@
 // Helpers shared by the measurement scripts of this folder.
 import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -47,6 +48,14 @@ export function runPerf2(port, extra, seconds) {
 export function runC(port, seconds) {
   const out = execFileSync(cClient, ['--port', String(port), '--duration', String(seconds)]).toString();
   return Number(/: (\d+) reqs\/sec/.exec(out)[1]);
+}
+
+/** Milliseconds of CPU (user + system) the main thread of process `pid` has used, from /proc (Linux). */
+export function mainThreadCpuMs(pid = process.pid) {
+  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime, fields 14 and 15 of proc(5), in clock ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 export const sum = (xs) => xs.reduce((a, b) => a + b, 0);

@@ -1,17 +1,11 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { FibClient } from '@fib/protocol';
-import { connectionOwners, descendants, isAlive, killIfRunning, RawClient, type ServerRun, startBin, until, waitGone } from '@fib/testkit';
+import { connectionOwners, descendants, isAlive, RawClient, serverStarter, type ServerRun, until, waitGone } from '@fib/testkit';
 import { split, start } from '@fib/server-cluster';
 
-const servers: ServerRun[] = [];
-test.after.always(() => Promise.all(servers.map(killIfRunning)));
-
-async function startCluster(args: string[] = [], workers = 2): Promise<ServerRun> {
-  const server = await startBin('@fib/server-cluster', 'fib-server-cluster', ['--workers', String(workers), ...args]);
-  servers.push(server);
-  return server;
-}
+const startServer = serverStarter(test, '@fib/server-cluster', 'fib-server-cluster');
+const startCluster = (args: string[] = [], workers = 2) => startServer(['--workers', String(workers), ...args]);
 
 /** The direct children of `pid` that run the cluster's worker entry. */
 const workersOf = (server: ServerRun | number) => {

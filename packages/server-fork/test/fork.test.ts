@@ -1,15 +1,8 @@
 import test from 'ava';
 import { FibClient } from '@fib/protocol';
-import { descendants, isAlive, killIfRunning, RawClient, type ServerRun, startBin, until, waitGone } from '@fib/testkit';
+import { descendants, isAlive, RawClient, serverStarter, until, waitGone } from '@fib/testkit';
 
-const servers: ServerRun[] = [];
-test.after.always(() => Promise.all(servers.map(killIfRunning)));
-
-async function startFork(args: string[] = []): Promise<ServerRun> {
-  const server = await startBin('@fib/server-fork', 'fib-server-fork', args);
-  servers.push(server);
-  return server;
-}
+const startFork = serverStarter(test, '@fib/server-fork', 'fib-server-fork');
 
 test('one child process per connection, gone when its client leaves', async (t) => {
   const server = await startFork();

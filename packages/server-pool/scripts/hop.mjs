@@ -14,12 +14,12 @@
 // rounds. Bounded: --rounds x 3 x --trips round trips, then it exits.
 // Run it after `npm run build`, alone on the machine's cores:
 //   flock /tmp/fib-bench.lock node packages/server-pool/scripts/hop.mjs [--rounds 7] [--trips 10000]
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { median } from '../../../benchmarks/baselines/lib.mjs';
+import { mainThreadCpuMs, median } from '../../../benchmarks/baselines/lib.mjs';
 
 const flag = (name, fallback) => {
   const i = process.argv.indexOf(name);
@@ -44,12 +44,6 @@ const scratch = mkdtempSync(join(tmpdir(), 'fib-hop-'));
 process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
 const PISCINA_WORKER = join(scratch, 'task.mjs');
 writeFileSync(PISCINA_WORKER, `${FIB}\nexport default (n) => fib(n);\n`);
-
-/** Milliseconds of CPU the main thread has used (clock ticks of 10 ms). */
-function mainThreadCpuMs() {
-  const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 /** Runs `trip` (one round trip) sequentially; returns µs of wall and of main-thread CPU per trip. */
 async function measure(trip) {

@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { median, startServer as startBaseline } from '../../../benchmarks/baselines/lib.mjs';
+import { mainThreadCpuMs, median, startServer as startBaseline } from '../../../benchmarks/baselines/lib.mjs';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const flag = (name, fallback) => {
@@ -63,34 +63,25 @@ async function perf(tool, port, args) {
   return line ? JSON.parse(line) : { rate: { mean: 0 }, requests: { ok: 0 }, warmup: { ok: 0 } };
 }
 
-/** Milliseconds of CPU (user + system) the main thread of process `pid` has used. */
-function mainThreadCpuMs(pid) {
-  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime, fields 14 and 15 of proc(5), in clock ticks of 10 ms.
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
 const rate = (summary) => summary.rate.mean;
+
+/** fib-perf2's summary at depth 1 (n=1, one connection). */
+const depth1 = (port) => perf('perf2', port, ['--n', '1', '--duration', String(seconds), '--warmup', WARMUP]);
 
 /** perf2's rate alone at depth 1, and the server's main-thread CPU per request (warm-up included in both counts). */
 async function depth1Sample({ port, child }) {
   const before = mainThreadCpuMs(child.pid);
-  const summary = await perf('perf2', port, ['--n', '1', '--duration', String(seconds), '--warmup', WARMUP]);
+  const summary = await depth1(port);
   const answered = summary.requests.ok + summary.warmup.ok;
   const cpuMicros = answered === 0 ? 0 : ((mainThreadCpuMs(child.pid) - before) * 1000) / answered;
   return { rate: rate(summary), cpuMicros };
-}
-
-async function depth1(port) {
-  return rate(await perf('perf2', port, ['--n', '1', '--duration', String(seconds), '--warmup', WARMUP]));
 }
 
 /** perf2's rate while another client loops fib(30) (perf1), started first and outlasting it. */
 async function contended(port) {
   const heavy = perf('perf1', port, ['--n', '30', '--duration', String(seconds + 1)]);
   await new Promise((resolve) => setTimeout(resolve, 200));
-  const value = await depth1(port);
+  const value = rate(await depth1(port));
   await heavy;
   return value;
 }

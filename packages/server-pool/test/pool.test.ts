@@ -4,17 +4,10 @@ import { readFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { fib, resolveOptions } from '@fib/core';
 import { FibClient } from '@fib/protocol';
-import { killIfRunning, RawClient, startBin, workerThreadSuite, type ServerRun } from '@fib/testkit';
+import { RawClient, serverStarter, workerThreadSuite } from '@fib/testkit';
 import { start, strategy } from '@fib/server-pool';
 
-const servers: ServerRun[] = [];
-test.after.always(() => Promise.all(servers.map(killIfRunning)));
-
-async function startPool(args: string[], env?: NodeJS.ProcessEnv): Promise<ServerRun> {
-  const server = await startBin('@fib/server-pool', 'fib-server-pool', args, env);
-  servers.push(server);
-  return server;
-}
+const startPool = serverStarter(test, '@fib/server-pool', 'fib-server-pool');
 
 /** OS threads of this process (Linux). */
 const threadCount = () => readdirSync('/proc/self/task').length;

@@ -3,17 +3,10 @@ import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fib } from '@fib/core';
 import { FibClient } from '@fib/protocol';
-import { killIfRunning, RawClient, startBin, workerThreadSuite, type ServerRun } from '@fib/testkit';
+import { RawClient, serverStarter, workerThreadSuite } from '@fib/testkit';
 import { start } from '@fib/server-thread';
 
-const servers: ServerRun[] = [];
-test.after.always(() => Promise.all(servers.map(killIfRunning)));
-
-async function startThread(args: string[] = [], env?: NodeJS.ProcessEnv): Promise<ServerRun> {
-  const server = await startBin('@fib/server-thread', 'fib-server-thread', args, env);
-  servers.push(server);
-  return server;
-}
+const startThread = serverStarter(test, '@fib/server-thread', 'fib-server-thread');
 
 /** OS threads of a process (Linux). */
 const threadCount = (pid: number | 'self' = 'self') => readdirSync(`/proc/${pid}/task`).length;

@@ -3,7 +3,7 @@ import { FibClient, FibError } from '@fib/protocol';
 import { fib } from '@fib/core';
 import { RawClient, sendWithinIdleWindow } from './raw-client.js';
 import { descendants, waitGone } from './processes.js';
-import { killIfRunning, runBin, startBin, type ServerRun } from './spawn.js';
+import { runBin, serverStarter, type ServerRun } from './spawn.js';
 
 export interface ConformanceConfig {
   /** The package under test, e.g. '@fib/server-async'. */
@@ -30,19 +30,12 @@ const answer = (n: number) => String(fib(n));
 export function conformance(test: TestFn, config: ConformanceConfig): void {
   const { pkg, bin, usesWorkers } = config;
   const base = config.args ?? [];
-  const servers: ServerRun[] = [];
-  const start = async (args: readonly string[] = []) => {
-    const server = await startBin(pkg, bin, [...base, ...args]);
-    servers.push(server);
-    return server;
-  };
+  const startServer = serverStarter(test, pkg, bin);
+  const start = (args: readonly string[] = []) => startServer([...base, ...args]);
   let shared: ServerRun;
 
   test.before(async () => {
     shared = await start();
-  });
-  test.after.always(async () => {
-    await Promise.all(servers.map(killIfRunning));
   });
 
   test('serves the original client: "30" without a newline, then "1"', async (t) => {
@@ -213,8 +206,7 @@ export function conformance(test: TestFn, config: ConformanceConfig): void {
   });
 
   test('SIGTERM to the whole process group (as systemd sends it): the request in flight is answered, exit 0', async (t) => {
-    const server = await startBin(pkg, bin, base, undefined, { detached: true });
-    servers.push(server);
+    const server = await startServer(base, undefined, { detached: true });
     const client = await RawClient.connect(server.port);
     t.is(await client.ask('1'), '1');
     // fib(38) takes a good fraction of a second: the signal lands while it computes.

@@ -1,3 +1,4 @@
+import type { TestFn } from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -119,6 +120,25 @@ export async function startBin(
     return run.exited;
   };
   return { ...run, host, port, stop };
+}
+
+/**
+ * The `start` of one test file or suite: starts `bin` on a free port (see
+ * startBin) and remembers it; an ava `after.always` hook kills every server it
+ * started that is still running once the tests are done, whatever happened.
+ */
+export function serverStarter(
+  test: TestFn,
+  pkg: string,
+  bin: string,
+): (args?: readonly string[], env?: NodeJS.ProcessEnv, options?: RunOptions) => Promise<ServerRun> {
+  const servers: ServerRun[] = [];
+  test.after.always(() => Promise.all(servers.map(killIfRunning)));
+  return async (args = [], env, options) => {
+    const server = await startBin(pkg, bin, args, env, options);
+    servers.push(server);
+    return server;
+  };
 }
 
 /** Ensures a server started by a test is gone at the end, whatever happened. */

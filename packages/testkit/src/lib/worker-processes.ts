@@ -7,7 +7,7 @@ import { fib, WORKER_FAULT_ENV } from '@fib/core';
 import { FibClient } from '@fib/protocol';
 import { descendants, isAlive, waitGone } from './processes.js';
 import { RawClient } from './raw-client.js';
-import { killIfRunning, startBin, type ServerRun } from './spawn.js';
+import { serverStarter } from './spawn.js';
 import { until } from './until.js';
 
 const require = createRequire(import.meta.url);
@@ -53,13 +53,7 @@ const BUSY_TICKS = 20;
  */
 export function workerProcessSuite(test: TestFn, config: WorkerProcessConfig): void {
   const { pkg, bin } = config;
-  const servers: ServerRun[] = [];
-  const start = async (args: readonly string[], env?: NodeJS.ProcessEnv) => {
-    const server = await startBin(pkg, bin, args, env);
-    servers.push(server);
-    return server;
-  };
-  test.after.always(() => Promise.all(servers.map(killIfRunning)));
+  const start = serverStarter(test, pkg, bin);
 
   test('a worker SIGKILLed under load is replaced, and every request is still answered correctly', async (t) => {
     const server = await start(['--workers', '2']);

@@ -2,7 +2,7 @@ import type { TestFn } from 'ava';
 import { fib, WORKER_FAULT_ENV } from '@fib/core';
 import { FibClient } from '@fib/protocol';
 import { RawClient, sendWithinIdleWindow } from './raw-client.js';
-import { killIfRunning, startBin, type ServerRun } from './spawn.js';
+import { serverStarter } from './spawn.js';
 
 export interface WorkerThreadConfig {
   /** The package under test, e.g. '@fib/server-pool'. */
@@ -32,13 +32,7 @@ const DIED_TWICE = 'ERR internal the worker computing this request died, twice';
 export function workerThreadSuite(test: TestFn, config: WorkerThreadConfig): void {
   const { pkg, bin, diedLog } = config;
   const base = config.args ?? [];
-  const servers: ServerRun[] = [];
-  const start = async (args: readonly string[], env?: NodeJS.ProcessEnv) => {
-    const server = await startBin(pkg, bin, args, env);
-    servers.push(server);
-    return server;
-  };
-  test.after.always(() => Promise.all(servers.map(killIfRunning)));
+  const start = serverStarter(test, pkg, bin);
 
   for (const kind of ['exit', 'throw', 'oom'] as const) {
     test(`a thread that dies (${kind}) is replaced and its request retried once`, async (t) => {
