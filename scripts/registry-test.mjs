@@ -118,7 +118,9 @@ function summary() {
     for (const message of results.failed) console.log(`  - ${message.split('\n')[0]}`);
   }
   const failed = results.failed.length + (STRICT ? results.pending.length : 0);
-  console.log(`\nregistry test: ${results.passed} passed, ${failed} failed, ${results.pending.length} pending (${total})`);
+  console.log(
+    `\nregistry test: ${results.passed} passed, ${failed} failed, ${results.pending.length} pending (${total})`,
+  );
   return failed;
 }
 
@@ -147,7 +149,8 @@ async function askHeadline(host, port, { terminator }) {
   const client = await openLineClient({ host, port, timeoutMs: ANSWER_TIMEOUT_MS });
   try {
     const answer = await client.request(`${HEADLINE.n}${terminator}`);
-    if (answer !== HEADLINE.answer) throw new Error(`asked ${JSON.stringify(HEADLINE.n + terminator)}, got ${JSON.stringify(answer)}`);
+    if (answer !== HEADLINE.answer)
+      throw new Error(`asked ${JSON.stringify(HEADLINE.n + terminator)}, got ${JSON.stringify(answer)}`);
     // The original client keeps its connection: a second request must work too.
     const again = await client.request(`${HEADLINE.n}${terminator}`);
     if (again !== HEADLINE.answer) throw new Error(`second request on the connection got ${JSON.stringify(again)}`);
@@ -174,7 +177,10 @@ async function stopServer(proc, signal, { group = false, anyExit = false } = {})
   ]);
   clearTimeout(timer);
   if (!exit) throw new Error(`${proc.label} still running ${limitMs / 1000} s after ${signal}${tail(proc)}`);
-  if (exit.leftovers) throw new Error(`${proc.label}: processes of its group still running ${STOP_TIMEOUT_MS / 1000} s after it exited${tail(proc)}`);
+  if (exit.leftovers)
+    throw new Error(
+      `${proc.label}: processes of its group still running ${STOP_TIMEOUT_MS / 1000} s after it exited${tail(proc)}`,
+    );
   if (!anyExit && exit.code !== 0) throw new Error(`${proc.label} ${describeExit(exit)} after ${signal}${tail(proc)}`);
   return exit;
 }
@@ -188,18 +194,32 @@ async function main() {
   let registry;
   let env;
 
-  await step('snapshot the working tree', async () => {
-    const { files } = copyWorkspace(root, repo, { ref: REF });
-    publishable = workspaces(repo).filter((ws) => !ws.manifest.private);
-    if (!publishable.some((ws) => ws.rel.startsWith('packages/'))) throw new Error('no publishable package under packages/');
-    return `${files} files, ${publishable.length} publishable packages`;
-  }, { critical: true });
+  await step(
+    'snapshot the working tree',
+    async () => {
+      const { files } = copyWorkspace(root, repo, { ref: REF });
+      publishable = workspaces(repo).filter((ws) => !ws.manifest.private);
+      if (!publishable.some((ws) => ws.rel.startsWith('packages/')))
+        throw new Error('no publishable package under packages/');
+      return `${files} files, ${publishable.length} publishable packages`;
+    },
+    { critical: true },
+  );
 
   // As CI's `npm ci` would (root `prepare`): built output and the LICENSE
   // copies exist before lerna looks at the packages.
-  await step('build the snapshot', async () => {
-    await run('npm', ['run', 'build'], { cwd: repo, env: cleanEnv(), timeoutMs: PUBLISH_TIMEOUT_MS, label: 'npm run build' });
-  }, { critical: true });
+  await step(
+    'build the snapshot',
+    async () => {
+      await run('npm', ['run', 'build'], {
+        cwd: repo,
+        env: cleanEnv(),
+        timeoutMs: PUBLISH_TIMEOUT_MS,
+        label: 'npm run build',
+      });
+    },
+    { critical: true },
+  );
 
   await step('npm pack --dry-run lists only dist, README.md, LICENSE, package.json', async () => {
     const args = ['pack', '--dry-run', '--json', ...publishable.map((ws) => `--workspace=${ws.rel}`)];
@@ -207,7 +227,9 @@ async function main() {
     const problems = [];
     for (const packed of JSON.parse(stdout)) {
       const paths = packed.files.map((file) => file.path);
-      const stray = paths.filter((path) => !path.startsWith('dist/') && !['README.md', 'LICENSE', 'package.json'].includes(path));
+      const stray = paths.filter(
+        (path) => !path.startsWith('dist/') && !['README.md', 'LICENSE', 'package.json'].includes(path),
+      );
       const maps = paths.filter((path) => path.endsWith('.map') || path.endsWith('.tsbuildinfo'));
       if (stray.length || maps.length) problems.push(`${packed.name}: ${[...stray, ...maps].join(', ')}`);
       if (!paths.includes('LICENSE')) problems.push(`${packed.name}: no LICENSE`);
@@ -216,100 +238,152 @@ async function main() {
     return `${publishable.length} packages`;
   });
 
-  await step('start Verdaccio', async () => {
-    const uplink = execFileSync('npm', ['config', 'get', 'registry'], { cwd: root, env: cleanEnv(), encoding: 'utf8' }).trim();
-    // Verdaccio lives as long as the test: its reaper also removes the temp
-    // folder should this process be SIGKILLed.
-    registry = await startVerdaccio({ root, dir: folder('verdaccio'), uplink, env: cleanEnv(), orphanDir: tmp });
-    const npmrc = join(tmp, 'npmrc');
-    const host = registry.url.replace(/^http:/, '');
-    // npm only sends a publish with some auth for the registry; Verdaccio's
-    // `publish: $anonymous` accepts it whatever the token says.
-    writeFileSync(npmrc, [
-      `registry=${registry.url}`,
-      `${host}:_authToken=registry-test`,
-      'audit=false',
-      'fund=false',
-      'update-notifier=false',
-      '',
-    ].join('\n'));
-    env = cleanEnv({
-      NPM_CONFIG_USERCONFIG: npmrc,
-      npm_config_registry: registry.url,
-      npm_config_cache: join(tmp, 'npm-cache'),
-      // lerna's project graph (nx): no daemon left behind, no cloud.
-      NX_DAEMON: 'false',
-      NX_NO_CLOUD: 'true',
-    });
-    return `${registry.url}, uplink ${uplink}`;
-  }, { critical: true });
+  await step(
+    'start Verdaccio',
+    async () => {
+      const uplink = execFileSync('npm', ['config', 'get', 'registry'], {
+        cwd: root,
+        env: cleanEnv(),
+        encoding: 'utf8',
+      }).trim();
+      // Verdaccio lives as long as the test: its reaper also removes the temp
+      // folder should this process be SIGKILLed.
+      registry = await startVerdaccio({ root, dir: folder('verdaccio'), uplink, env: cleanEnv(), orphanDir: tmp });
+      const npmrc = join(tmp, 'npmrc');
+      const host = registry.url.replace(/^http:/, '');
+      // npm only sends a publish with some auth for the registry; Verdaccio's
+      // `publish: $anonymous` accepts it whatever the token says.
+      writeFileSync(
+        npmrc,
+        [
+          `registry=${registry.url}`,
+          `${host}:_authToken=registry-test`,
+          'audit=false',
+          'fund=false',
+          'update-notifier=false',
+          '',
+        ].join('\n'),
+      );
+      env = cleanEnv({
+        NPM_CONFIG_USERCONFIG: npmrc,
+        npm_config_registry: registry.url,
+        npm_config_cache: join(tmp, 'npm-cache'),
+        // lerna's project graph (nx): no daemon left behind, no cloud.
+        NX_DAEMON: 'false',
+        NX_NO_CLOUD: 'true',
+      });
+      return `${registry.url}, uplink ${uplink}`;
+    },
+    { critical: true },
+  );
 
-  await step('npm run release (lerna publish) to Verdaccio', async () => {
-    if (!/^http:\/\/127\.0\.0\.1:\d+\/$/.test(registry.url)) throw new Error(`refusing to publish to ${registry.url}`);
-    const head = execFileSync('git', ['rev-parse', REF ?? 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-    const { stdout, stderr } = await run('npm', ['run', 'release', '--', 'from-package', '--yes', '--registry', registry.url, '--git-head', head], {
-      cwd: repo,
-      env,
-      timeoutMs: PUBLISH_TIMEOUT_MS,
-      label: 'lerna publish',
-    });
-    const output = stdout + stderr;
-    for (const ws of publishable) {
-      if (!output.includes(`${ws.manifest.name}@${ws.manifest.version}`)) throw new Error(`lerna did not publish ${ws.manifest.name}@${ws.manifest.version}${tail({ stdout, stderr })}`);
-      published.set(ws.manifest.name, { version: ws.manifest.version, rel: ws.rel });
-    }
-    return `${published.size} packages`;
-  }, { critical: true });
+  await step(
+    'npm run release (lerna publish) to Verdaccio',
+    async () => {
+      if (!/^http:\/\/127\.0\.0\.1:\d+\/$/.test(registry.url))
+        throw new Error(`refusing to publish to ${registry.url}`);
+      const head = execFileSync('git', ['rev-parse', REF ?? 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+      const { stdout, stderr } = await run(
+        'npm',
+        ['run', 'release', '--', 'from-package', '--yes', '--registry', registry.url, '--git-head', head],
+        {
+          cwd: repo,
+          env,
+          timeoutMs: PUBLISH_TIMEOUT_MS,
+          label: 'lerna publish',
+        },
+      );
+      const output = stdout + stderr;
+      for (const ws of publishable) {
+        if (!output.includes(`${ws.manifest.name}@${ws.manifest.version}`))
+          throw new Error(
+            `lerna did not publish ${ws.manifest.name}@${ws.manifest.version}${tail({ stdout, stderr })}`,
+          );
+        published.set(ws.manifest.name, { version: ws.manifest.version, rel: ws.rel });
+      }
+      return `${published.size} packages`;
+    },
+    { critical: true },
+  );
 
   await step('private workspaces stay unpublished', async () => {
-    const privates = workspaces(repo).filter((ws) => ws.manifest.private).map((ws) => ws.manifest.name);
+    const privates = workspaces(repo)
+      .filter((ws) => ws.manifest.private)
+      .map((ws) => ws.manifest.name);
     for (const name of privates) {
-      const { code, stderr } = await run('npm', ['view', name, 'version'], { cwd: tmp, env, timeoutMs: QUICK_COMMAND_TIMEOUT_MS, allowFailure: true });
-      if (code === 0 || !/E404/.test(stderr)) throw new Error(`${name} is private but the registry knows it (exit ${code})`);
+      const { code, stderr } = await run('npm', ['view', name, 'version'], {
+        cwd: tmp,
+        env,
+        timeoutMs: QUICK_COMMAND_TIMEOUT_MS,
+        allowFailure: true,
+      });
+      if (code === 0 || !/E404/.test(stderr))
+        throw new Error(`${name} is private but the registry knows it (exit ${code})`);
     }
     return privates.join(', ');
   });
 
   // What the registry serves, package by package.
   const tarballs = folder('tarballs');
-  await step('fetch every tarball back from the registry', async () => {
-    const specs = [...published].map(([name, { version }]) => `${name}@${version}`);
-    const { stdout } = await run('npm', ['pack', ...specs, '--json', '--pack-destination', tarballs], { cwd: tarballs, env, timeoutMs: INSTALL_TIMEOUT_MS });
-    for (const packed of JSON.parse(stdout)) {
-      const dir = join(tarballs, packed.name.replace('/', '__'));
-      mkdirSync(dir);
-      execFileSync('tar', ['-xzf', join(tarballs, packed.filename), '-C', dir]);
-      const entry = published.get(packed.name);
-      entry.check = checkPackage({ dir: join(dir, 'package'), rel: entry.rel, published });
-    }
-    return `${specs.length} tarballs`;
-  }, { critical: true });
+  await step(
+    'fetch every tarball back from the registry',
+    async () => {
+      const specs = [...published].map(([name, { version }]) => `${name}@${version}`);
+      const { stdout } = await run('npm', ['pack', ...specs, '--json', '--pack-destination', tarballs], {
+        cwd: tarballs,
+        env,
+        timeoutMs: INSTALL_TIMEOUT_MS,
+      });
+      for (const packed of JSON.parse(stdout)) {
+        const dir = join(tarballs, packed.name.replace('/', '__'));
+        mkdirSync(dir);
+        execFileSync('tar', ['-xzf', join(tarballs, packed.filename), '-C', dir]);
+        const entry = published.get(packed.name);
+        entry.check = checkPackage({ dir: join(dir, 'package'), rel: entry.rel, published });
+      }
+      return `${specs.length} tarballs`;
+    },
+    { critical: true },
+  );
 
   for (const [name, { check }] of published) {
     for (const message of check.failures) fail(`${name}: ${message}`);
     for (const message of check.pendings) pending(`${name}: ${message}`);
     for (const message of check.notes) note(`${name}: ${message}`);
-    if (!check.failures.length) pass(`${name}: files, manifest, imports and dependencies (${check.files.length} files)`);
+    if (!check.failures.length)
+      pass(`${name}: files, manifest, imports and dependencies (${check.files.length} files)`);
     if (check.entries.main?.empty) pending(`${name}: ${check.entries.main.path} is still an empty placeholder`);
-    for (const [bin, { empty }] of Object.entries(check.entries.bins)) if (empty) pending(`${name}: bin ${bin} is still an empty placeholder`);
+    for (const [bin, { empty }] of Object.entries(check.entries.bins))
+      if (empty) pending(`${name}: bin ${bin} is still an empty placeholder`);
   }
 
   // Everything together, as one consumer installing every package.
   const all = folder('all', CONSUMER);
-  await step(`npm install every package (${published.size})`, async () => {
-    const specs = [...published].map(([name, { version }]) => `${name}@${version}`);
-    await run('npm', ['install', ...specs], { cwd: all, env, timeoutMs: INSTALL_TIMEOUT_MS });
-  }, { critical: true });
+  await step(
+    `npm install every package (${published.size})`,
+    async () => {
+      const specs = [...published].map(([name, { version }]) => `${name}@${version}`);
+      await run('npm', ['install', ...specs], { cwd: all, env, timeoutMs: INSTALL_TIMEOUT_MS });
+    },
+    { critical: true },
+  );
 
   await step('import every package', async () => {
-    writeFileSync(join(all, 'import-all.mjs'), `const failures = [];
+    writeFileSync(
+      join(all, 'import-all.mjs'),
+      `const failures = [];
 for (const name of process.argv.slice(2)) {
   try { await import(name); } catch (error) { failures.push(name + ': ' + error.message); }
 }
 console.log(JSON.stringify(failures));
 process.exit(0);
-`);
-    const { stdout } = await run(process.execPath, ['import-all.mjs', ...published.keys()], { cwd: all, env, timeoutMs: QUICK_COMMAND_TIMEOUT_MS });
+`,
+    );
+    const { stdout } = await run(process.execPath, ['import-all.mjs', ...published.keys()], {
+      cwd: all,
+      env,
+      timeoutMs: QUICK_COMMAND_TIMEOUT_MS,
+    });
     const failures = JSON.parse(stdout.trim().split('\n').pop());
     if (failures.length) throw new Error(failures.join('; '));
   });
@@ -320,8 +394,21 @@ process.exit(0);
     const lines = [...published.keys()].map((name, i) => `import * as p${i} from '${name}';\nexport { p${i} };`);
     writeFileSync(join(all, 'consumer.ts'), `${lines.join('\n')}\n`);
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    const args = ['--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext',
-      '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types'), 'consumer.ts'];
+    const args = [
+      '--noEmit',
+      '--strict',
+      '--target',
+      'es2022',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--types',
+      'node',
+      '--typeRoots',
+      join(root, 'node_modules', '@types'),
+      'consumer.ts',
+    ];
     await run(process.execPath, [tsc, ...args], { cwd: all, env, timeoutMs: 60_000, label: 'tsc consumer.ts' });
   });
 
@@ -331,9 +418,13 @@ process.exit(0);
       await step(`${bin} --version and --help (installed from the registry)`, async () => {
         const binPath = join(all, 'node_modules', '.bin', bin);
         const versionRun = await run(binPath, ['--version'], { cwd: all, env, timeoutMs: QUICK_COMMAND_TIMEOUT_MS });
-        if (versionRun.stdout.trim() !== version) throw new Error(`${bin} --version printed ${JSON.stringify(versionRun.stdout.trim())}, not ${version} (${name})`);
+        if (versionRun.stdout.trim() !== version)
+          throw new Error(
+            `${bin} --version printed ${JSON.stringify(versionRun.stdout.trim())}, not ${version} (${name})`,
+          );
         const helpRun = await run(binPath, ['--help'], { cwd: all, env, timeoutMs: QUICK_COMMAND_TIMEOUT_MS });
-        if (!helpRun.stdout.includes('--port') && !helpRun.stdout.includes('--help')) throw new Error(`${bin} --help printed no usage`);
+        if (!helpRun.stdout.includes('--port') && !helpRun.stdout.includes('--help'))
+          throw new Error(`${bin} --help printed no usage`);
       });
     }
   }
@@ -346,7 +437,12 @@ process.exit(0);
   if (!clusterReady) pending(`headline runs @fib/server-async: @fib/server-cluster's bin is still a placeholder`);
   await step(`npx ${headlineName} --port 0 answers ${HEADLINE.n} with ${HEADLINE.answer}`, async () => {
     const dir = folder('npx-server');
-    const proc = spawnGuarded('npx', ['--yes', headlineName, '--port', '0'], { cwd: dir, env, label: `npx ${headlineName}`, graceMs: STOP_TIMEOUT_MS });
+    const proc = spawnGuarded('npx', ['--yes', headlineName, '--port', '0'], {
+      cwd: dir,
+      env,
+      label: `npx ${headlineName}`,
+      graceMs: STOP_TIMEOUT_MS,
+    });
     try {
       const [, host, port] = await proc.waitFor(READY_LINE, NPX_READY_TIMEOUT_MS);
       await askHeadline(host.replace(/^\[|\]$/g, ''), Number(port), { terminator: '' });
@@ -367,7 +463,15 @@ process.exit(0);
   await step('npm install @fib/server-pool, import { start } and serve', async () => {
     const dir = folder('library', CONSUMER);
     await run('npm', ['install', '@fib/server-pool'], { cwd: dir, env, timeoutMs: INSTALL_TIMEOUT_MS });
-    const probe = await run(process.execPath, ['--input-type=module', '-e', "const m = await import('@fib/server-pool'); console.log(typeof m.start); process.exit(0);"], { cwd: dir, env, timeoutMs: QUICK_COMMAND_TIMEOUT_MS });
+    const probe = await run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "const m = await import('@fib/server-pool'); console.log(typeof m.start); process.exit(0);",
+      ],
+      { cwd: dir, env, timeoutMs: QUICK_COMMAND_TIMEOUT_MS },
+    );
     let library = '@fib/server-pool';
     let options = '{ port: 0, workers: 2 }';
     if (probe.stdout.trim() !== 'function') {
@@ -376,14 +480,22 @@ process.exit(0);
       options = '{ port: 0 }';
       await run('npm', ['install', library], { cwd: dir, env, timeoutMs: INSTALL_TIMEOUT_MS });
     }
-    writeFileSync(join(dir, 'serve.mjs'), `import { start } from '${library}';
+    writeFileSync(
+      join(dir, 'serve.mjs'),
+      `import { start } from '${library}';
 
 const server = await start(${options});
 console.log(\`listening on \${server.address.host}:\${server.address.port}\`);
 // Graceful close must release everything: the process then ends on its own.
 process.once('SIGTERM', () => server.close());
-`);
-    server = spawnGuarded(process.execPath, ['serve.mjs'], { cwd: dir, env, label: `${library} via import { start }`, graceMs: STOP_TIMEOUT_MS });
+`,
+    );
+    server = spawnGuarded(process.execPath, ['serve.mjs'], {
+      cwd: dir,
+      env,
+      label: `${library} via import { start }`,
+      graceMs: STOP_TIMEOUT_MS,
+    });
     const [, host, port] = await server.waitFor(READY_LINE, ANSWER_TIMEOUT_MS);
     server.host = host.replace(/^\[|\]$/g, '');
     server.port = Number(port);
@@ -393,19 +505,38 @@ process.once('SIGTERM', () => server.close());
 
   const perf = published.get('@fib/perf');
   if (!perf) fail('@fib/perf is not published');
-  else if (perf.check.entries.bins['fib-perf2']?.empty) pending('@fib/perf: fib-perf2 is still a placeholder, its scenario did not run');
+  else if (perf.check.entries.bins['fib-perf2']?.empty)
+    pending('@fib/perf: fib-perf2 is still a placeholder, its scenario did not run');
   else if (!server?.port) fail('npx -p @fib/perf fib-perf2: no library server to measure');
   else {
     await step('npx -p @fib/perf fib-perf2 --duration 1 measures it', async () => {
       const dir = folder('npx-perf');
-      const { stdout } = await run('npx', ['--yes', '-p', '@fib/perf', 'fib-perf2', '--duration', '1', '--host', server.host, '--port', String(server.port)], {
-        cwd: dir,
-        env,
-        timeoutMs: NPX_READY_TIMEOUT_MS,
-        label: 'npx -p @fib/perf fib-perf2',
-      });
-      const rates = [...stdout.matchAll(/([\d][\d,.]*)\s*reqs\/sec/g)].map((match) => Number(match[1].replace(/,/g, '')));
-      if (!rates.some((rate) => rate > 0)) throw new Error(`no "N reqs/sec" with N > 0 in its output${tail({ stdout, stderr: '' })}`);
+      const { stdout } = await run(
+        'npx',
+        [
+          '--yes',
+          '-p',
+          '@fib/perf',
+          'fib-perf2',
+          '--duration',
+          '1',
+          '--host',
+          server.host,
+          '--port',
+          String(server.port),
+        ],
+        {
+          cwd: dir,
+          env,
+          timeoutMs: NPX_READY_TIMEOUT_MS,
+          label: 'npx -p @fib/perf fib-perf2',
+        },
+      );
+      const rates = [...stdout.matchAll(/([\d][\d,.]*)\s*reqs\/sec/g)].map((match) =>
+        Number(match[1].replace(/,/g, '')),
+      );
+      if (!rates.some((rate) => rate > 0))
+        throw new Error(`no "N reqs/sec" with N > 0 in its output${tail({ stdout, stderr: '' })}`);
       return `${Math.max(...rates)} reqs/sec`;
     });
   }
@@ -417,7 +548,12 @@ process.once('SIGTERM', () => server.close());
 
   await typeCheck; // before timing: keep the CPU quiet while measuring
   await step(`the installed ${headlineBin} answers, then exits 0 on SIGTERM with no process left`, async () => {
-    const proc = spawnGuarded(join(all, 'node_modules', '.bin', headlineBin), ['--port', '0'], { cwd: all, env, label: headlineBin, graceMs: STOP_TIMEOUT_MS });
+    const proc = spawnGuarded(join(all, 'node_modules', '.bin', headlineBin), ['--port', '0'], {
+      cwd: all,
+      env,
+      label: headlineBin,
+      graceMs: STOP_TIMEOUT_MS,
+    });
     try {
       const [, host, port] = await proc.waitFor(READY_LINE, ANSWER_TIMEOUT_MS);
       await askHeadline(host.replace(/^\[|\]$/g, ''), Number(port), { terminator: '\n' });
@@ -428,22 +564,43 @@ process.once('SIGTERM', () => server.close());
   });
   await step(`start-up of the installed ${headlineBin}`, async () => {
     const binPath = join(all, 'node_modules', '.bin', headlineBin);
-    const versionTimes = await timeVersion(binPath, { cwd: all, env, runs: VERSION_RUNS, timeoutMs: QUICK_COMMAND_TIMEOUT_MS });
+    const versionTimes = await timeVersion(binPath, {
+      cwd: all,
+      env,
+      runs: VERSION_RUNS,
+      timeoutMs: QUICK_COMMAND_TIMEOUT_MS,
+    });
     // Only the timing counts here; the step above judged the shutdown.
-    const listenTimes = await timeListening(binPath, ['--port', '0'], { cwd: all, env, runs: LISTEN_RUNS, ready: READY_LINE, timeoutMs: ANSWER_TIMEOUT_MS });
+    const listenTimes = await timeListening(binPath, ['--port', '0'], {
+      cwd: all,
+      env,
+      runs: LISTEN_RUNS,
+      ready: READY_LINE,
+      timeoutMs: ANSWER_TIMEOUT_MS,
+    });
     const ms = (value) => `${Math.round(value)} ms`;
-    let detail = `--version median ${ms(median(versionTimes))} (min ${ms(Math.min(...versionTimes))}, ${VERSION_RUNS} runs); `
-      + `listening median ${ms(median(listenTimes))} (min ${ms(Math.min(...listenTimes))}, ${LISTEN_RUNS} runs)`;
+    let detail =
+      `--version median ${ms(median(versionTimes))} (min ${ms(Math.min(...versionTimes))}, ${VERSION_RUNS} runs); ` +
+      `listening median ${ms(median(listenTimes))} (min ${ms(Math.min(...listenTimes))}, ${LISTEN_RUNS} runs)`;
     // hyperfine, when installed, for a second opinion on --version.
     const report = join(tmp, 'hyperfine.json');
-    const hyperfine = await run('hyperfine', ['-N', '--warmup', '3', '--runs', String(VERSION_RUNS), '--export-json', report, `${binPath} --version`], {
-      cwd: all, env, timeoutMs: 60_000, allowFailure: true, label: 'hyperfine',
-    }).catch(() => null);
+    const hyperfine = await run(
+      'hyperfine',
+      ['-N', '--warmup', '3', '--runs', String(VERSION_RUNS), '--export-json', report, `${binPath} --version`],
+      {
+        cwd: all,
+        env,
+        timeoutMs: 60_000,
+        allowFailure: true,
+        label: 'hyperfine',
+      },
+    ).catch(() => null);
     if (hyperfine?.code === 0) {
       const [{ mean, stddev, min }] = JSON.parse(readFileSync(report, 'utf8')).results;
       detail += `; hyperfine --version ${ms(mean * 1000)} ± ${ms(stddev * 1000)} (min ${ms(min * 1000)})`;
     }
-    if (median(versionTimes) > MAX_VERSION_MEDIAN_MS || median(listenTimes) > MAX_LISTEN_MEDIAN_MS) throw new Error(`too slow: ${detail}`);
+    if (median(versionTimes) > MAX_VERSION_MEDIAN_MS || median(listenTimes) > MAX_LISTEN_MEDIAN_MS)
+      throw new Error(`too slow: ${detail}`);
     return detail;
   });
 }

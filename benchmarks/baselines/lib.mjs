@@ -38,7 +38,16 @@ export function startServer(script, args = []) {
 
 /** fib-perf2's mean rate against `port`; throws if any request failed. */
 export function runPerf2(port, extra, seconds) {
-  const out = execFileSync(process.execPath, [perf2, '--port', String(port), '--duration', String(seconds), '--json', '--quiet', ...extra]);
+  const out = execFileSync(process.execPath, [
+    perf2,
+    '--port',
+    String(port),
+    '--duration',
+    String(seconds),
+    '--json',
+    '--quiet',
+    ...extra,
+  ]);
   const result = JSON.parse(out);
   if (result.requests.failed > 0) throw new Error(`fib-perf2 saw failures: ${result.problems.join('; ')}`);
   return result.rate.mean;

@@ -36,9 +36,10 @@ try {
   const depth1 = [];
   for (let i = 0; i < rounds; i++) {
     // Alternate which client goes first so that neither always gets the warmer server.
-    const [c, node] = i % 2 === 0
-      ? [runC(target.port), runPerf2(target.port, ['--warmup', '0.5'])]
-      : [runPerf2(target.port, ['--warmup', '0.5']), runC(target.port)].reverse();
+    const [c, node] =
+      i % 2 === 0
+        ? [runC(target.port), runPerf2(target.port, ['--warmup', '0.5'])]
+        : [runPerf2(target.port, ['--warmup', '0.5']), runC(target.port)].reverse();
     depth1.push({ c, node, ratio: node / c });
     console.log(`depth 1, round ${i + 1}: C ${fmt(c)}/s, fib-perf2 ${fmt(node)}/s, ratio ${(node / c).toFixed(3)}`);
   }
@@ -48,7 +49,9 @@ try {
     const server = runPerf2(target.port, flags);
     const bare = runPerf2(line.port, flags);
     deep.push({ server, bare, ratio: server / bare });
-    console.log(`depth ${values.depth}, round ${i + 1}: server ${fmt(server)}/s, line-server ${fmt(bare)}/s, ratio ${(server / bare).toFixed(3)}`);
+    console.log(
+      `depth ${values.depth}, round ${i + 1}: server ${fmt(server)}/s, line-server ${fmt(bare)}/s, ratio ${(server / bare).toFixed(3)}`,
+    );
   }
   const summary = {
     server: values.server,
@@ -69,8 +72,12 @@ try {
       ratio: median(deep.map((r) => r.ratio)),
     },
   };
-  console.log(`median depth 1: fib-perf2 / C = ${summary.depth1.ratio.toFixed(3)} (${fmt(summary.depth1.perf2)} vs ${fmt(summary.depth1.c)} answers/s; ratio of totals ${summary.depth1.ratioOfTotals.toFixed(3)})`);
-  console.log(`median depth ${values.depth}: ${fmt(summary.deep.server)} answers/s, ${summary.deep.ratio.toFixed(3)} of line-server's ${fmt(summary.deep.lineServer)}`);
+  console.log(
+    `median depth 1: fib-perf2 / C = ${summary.depth1.ratio.toFixed(3)} (${fmt(summary.depth1.perf2)} vs ${fmt(summary.depth1.c)} answers/s; ratio of totals ${summary.depth1.ratioOfTotals.toFixed(3)})`,
+  );
+  console.log(
+    `median depth ${values.depth}: ${fmt(summary.deep.server)} answers/s, ${summary.deep.ratio.toFixed(3)} of line-server's ${fmt(summary.deep.lineServer)}`,
+  );
   console.log(JSON.stringify(summary));
 } finally {
   target.child.kill();

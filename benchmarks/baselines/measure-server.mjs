@@ -50,8 +50,8 @@ try {
     rows.deep.push(dServer / dLine);
     console.log(
       `round ${i + 1}: depth 1 (C) ${fmt(cServer)} vs bare ${fmt(cBare)} = ${(cServer / cBare).toFixed(3)}; ` +
-      `depth 1 (fib-perf2) ${fmt(pServer)} vs bare ${fmt(pBare)} = ${(pServer / pBare).toFixed(3)}; ` +
-      `depth ${values.depth} ${fmt(dServer)} vs line ${fmt(dLine)} = ${(dServer / dLine).toFixed(3)}`,
+        `depth 1 (fib-perf2) ${fmt(pServer)} vs bare ${fmt(pBare)} = ${(pServer / pBare).toFixed(3)}; ` +
+        `depth ${values.depth} ${fmt(dServer)} vs line ${fmt(dLine)} = ${(dServer / dLine).toFixed(3)}`,
     );
   }
   const summary = {
@@ -63,8 +63,10 @@ try {
     deepVsLineServer: median(rows.deep),
     depth: Number(values.depth),
   };
-  console.log(`median ratios: depth 1 vs bare net server ${summary.depth1VsBareNetWithC.toFixed(3)} (C client), ` +
-    `${summary.depth1VsBareNetWithPerf2.toFixed(3)} (fib-perf2); depth ${values.depth} vs line server ${summary.deepVsLineServer.toFixed(3)}`);
+  console.log(
+    `median ratios: depth 1 vs bare net server ${summary.depth1VsBareNetWithC.toFixed(3)} (C client), ` +
+      `${summary.depth1VsBareNetWithPerf2.toFixed(3)} (fib-perf2); depth ${values.depth} vs line server ${summary.deepVsLineServer.toFixed(3)}`,
+  );
   console.log(JSON.stringify(summary));
 } finally {
   for (const server of [target, bare, line]) server.child.kill();

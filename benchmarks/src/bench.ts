@@ -45,7 +45,13 @@ async function main(argv: readonly string[]): Promise<number> {
       baselineText = readFileSync(options.compare, 'utf8');
       parseEntries(baselineText, options.compare);
       if (options.results !== null) {
-        return gate(options.compare, readFileSync(options.results, 'utf8'), options.results, options.threshold, baselineText);
+        return gate(
+          options.compare,
+          readFileSync(options.results, 'utf8'),
+          options.results,
+          options.threshold,
+          baselineText,
+        );
       }
     }
   } catch (error) {
@@ -119,7 +125,13 @@ async function main(argv: readonly string[]): Promise<number> {
 
   let code = outcomes.some((o) => o.status === 'failed') ? EXIT_STRATEGY_FAILED : 0;
   if (baselineText !== null) {
-    const gateCode = gate(options.compare!, JSON.stringify(entries), join(out, 'results.json'), options.threshold, baselineText);
+    const gateCode = gate(
+      options.compare!,
+      JSON.stringify(entries),
+      join(out, 'results.json'),
+      options.threshold,
+      baselineText,
+    );
     if (gateCode !== 0) code = gateCode;
   }
   return code;
@@ -130,9 +142,18 @@ function loadAverage(): number {
 }
 
 /** Prints the comparison of a results.json with a baseline; EXIT_REGRESSED when a ratio lost more than the threshold. */
-function gate(baselinePath: string, currentText: string, currentPath: string, threshold: number,
-  baselineText: string): number {
-  const comparison = compareEntries(parseEntries(baselineText, baselinePath), parseEntries(currentText, currentPath), threshold);
+function gate(
+  baselinePath: string,
+  currentText: string,
+  currentPath: string,
+  threshold: number,
+  baselineText: string,
+): number {
+  const comparison = compareEntries(
+    parseEntries(baselineText, baselinePath),
+    parseEntries(currentText, currentPath),
+    threshold,
+  );
   process.stdout.write(`${formatComparison(comparison, baselinePath)}\n`);
   if (comparison.compared === 0) {
     process.stderr.write(`bench: ${baselinePath} and ${currentPath} have no ratio in common\n`);
@@ -146,7 +167,7 @@ process.on('exit', killStartedServers);
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`bench: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(70);
   },
 );

@@ -17,10 +17,15 @@ interface Exit {
 
 function run(args: string[], timeoutMs = 80_000): Promise<Exit> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bench, ...args], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [bench, ...args],
+      { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -51,9 +56,15 @@ test('--quick over sequential and async writes results.json, the table and the c
   // The table: one row per strategy, in order, both measured.
   const markdown = readFileSync(join(out, 'results.md'), 'utf8');
   const rows = markdown.split('\n').filter((line) => /^\| (sequential|async) \|/.test(line));
-  t.deepEqual(rows.map((row) => row.split('|')[1]!.trim()), ['sequential', 'async']);
+  t.deepEqual(
+    rows.map((row) => row.split('|')[1]!.trim()),
+    ['sequential', 'async'],
+  );
   for (const row of rows) {
-    const cells = row.split('|').slice(1, -1).map((c) => c.trim());
+    const cells = row
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim());
     t.is(cells.length, 12, row);
     t.is(cells.at(-1), 'ok', row);
     t.regex(cells[1]!, /^[\d,]+$/, `A rate in ${row}`);
@@ -92,13 +103,24 @@ test('--quick over sequential and async writes results.json, the table and the c
   t.regex(own.stdout, /no regression/);
 
   // ...and fails on a doctored copy, naming every ratio that was raised, and no other figure.
-  const doctored = entries.map((e) => (isRatio(e) ? { ...e, value: e.value * 2 + 1 } : { ...e, value: e.value * 10 + 1 }));
+  const doctored = entries.map((e) =>
+    isRatio(e) ? { ...e, value: e.value * 2 + 1 } : { ...e, value: e.value * 10 + 1 },
+  );
   const doctoredPath = join(dir, 'doctored.json');
   writeFileSync(doctoredPath, JSON.stringify(doctored));
   const gated = await run(['--compare', doctoredPath, '--results', join(out, 'results.json'), '--threshold', '0.2']);
   t.is(gated.code, 1);
-  const named = gated.stdout.split('\n').filter((l) => l.includes('REGRESSED')).map((l) => /REGRESSED (.+): [\d.]+ -> /.exec(l)![1]);
-  t.deepEqual(named.sort(), entries.filter(isRatio).map((e) => e.name).sort());
+  const named = gated.stdout
+    .split('\n')
+    .filter((l) => l.includes('REGRESSED'))
+    .map((l) => /REGRESSED (.+): [\d.]+ -> /.exec(l)![1]);
+  t.deepEqual(
+    named.sort(),
+    entries
+      .filter(isRatio)
+      .map((e) => e.name)
+      .sort(),
+  );
 });
 
 test('compareEntries: ratios only, threshold and absolute floor, missing figures listed', (t) => {
@@ -117,7 +139,10 @@ test('compareEntries: ratios only, threshold and absolute floor, missing figures
   ];
   const c = compareEntries(base, now, 0.2);
   t.is(c.compared, 3);
-  t.deepEqual(c.regressions.map((r) => r.name), ['lost a quarter']);
+  t.deepEqual(
+    c.regressions.map((r) => r.name),
+    ['lost a quarter'],
+  );
   t.is(Math.round(c.regressions[0]!.loss * 100), 25);
   t.deepEqual(c.missing, ['gone']);
   t.deepEqual(compareEntries(base, now, 0.3).regressions, []);

@@ -24,7 +24,12 @@ const quiet = new Progress({ write: () => true, isTTY: false } as unknown as Nod
 const never = new AbortController().signal;
 
 test('a strategy whose bin is not built is reported as failed', async (t) => {
-  const missing: StrategyPackage = { name: 'missing', packageName: 'x', binName: 'x', script: join(dir, 'nope', 'bin.js') };
+  const missing: StrategyPackage = {
+    name: 'missing',
+    packageName: 'x',
+    binName: 'x',
+    script: join(dir, 'nope', 'bin.js'),
+  };
   const outcome = await runStrategy(missing, options, never, quiet);
   t.is(outcome.status, 'failed');
   t.regex(outcome.error!, /not built: .*nope\/bin\.js is missing/);
@@ -38,11 +43,14 @@ test('a strategy that exits before it is ready is failed with its stderr', async
 });
 
 test('a server that dies during a scenario is failed; the table and results.json name it', async (t) => {
-  const dies = script('dies', `
+  const dies = script(
+    'dies',
+    `
     import { createServer } from 'node:net';
     const server = createServer((socket) => { console.error('dying on purpose'); process.exit(3); });
     server.listen(0, '127.0.0.1', () => console.log('dies listening on 127.0.0.1:' + server.address().port));
-  `);
+  `,
+  );
   const outcome = await runStrategy(dies, options, never, quiet);
   t.is(outcome.status, 'failed');
   t.regex(outcome.error!, /exited during A \(code 3\): dying on purpose/);
@@ -54,7 +62,9 @@ test('a server that dies during a scenario is failed; the table and results.json
 });
 
 test('descendants left running after the server exits are killed and noted', async (t) => {
-  const leaky = script('leaky', `
+  const leaky = script(
+    'leaky',
+    `
     import { spawn } from 'node:child_process';
     import { createServer } from 'node:net';
     // A child that would outlive its parent: it ignores SIGTERM and the server does not stop it.
@@ -62,9 +72,13 @@ test('descendants left running after the server exits are killed and noted', asy
     const server = createServer((socket) => socket.on('data', () => socket.write('1\\n')));
     server.listen(0, '127.0.0.1', () => setTimeout(() => console.log('leaky listening on 127.0.0.1:' + server.address().port), 300));
     process.on('SIGTERM', () => process.exit(0));
-  `);
+  `,
+  );
   const outcome = await runStrategy(leaky, { ...options, scenarios: ['A'] }, never, quiet);
   t.is(outcome.status, 'ok', outcome.error ?? '');
   t.true(outcome.peakProcesses >= 2);
-  t.true(outcome.notes.some((n) => /1 descendant process\(es\) outlived the server and were killed/.test(n)), outcome.notes.join('; '));
+  t.true(
+    outcome.notes.some((n) => /1 descendant process\(es\) outlived the server and were killed/.test(n)),
+    outcome.notes.join('; '),
+  );
 });

@@ -11,7 +11,9 @@ export function openLineClient({ host, port, timeoutMs }) {
     let buffered = '';
     let failure;
     socket.setEncoding('utf8');
-    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer from ${host}:${port} within ${timeoutMs / 1000} s`)));
+    socket.setTimeout(timeoutMs, () =>
+      socket.destroy(new Error(`no answer from ${host}:${port} within ${timeoutMs / 1000} s`)),
+    );
     socket.on('data', (chunk) => {
       buffered += chunk;
       let newline;

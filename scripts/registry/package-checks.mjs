@@ -26,9 +26,11 @@ export function listFiles(dir, base = dir) {
  * "not implemented yet" apart from "broken".
  */
 export function isEmptyModule(text) {
-  return stripComments(text.replace(/^#!.*\n/, ''))
-    .replace(/export\s*\{\s*\}\s*;?/g, '')
-    .trim() === '';
+  return (
+    stripComments(text.replace(/^#!.*\n/, ''))
+      .replace(/export\s*\{\s*\}\s*;?/g, '')
+      .trim() === ''
+  );
 }
 
 function stripComments(text) {
@@ -105,8 +107,10 @@ export function checkPackage({ dir, rel, published }) {
   // The file list: dist plus package.json, README.md, LICENSE, nothing else.
   for (const file of files) {
     if (file.startsWith('dist/')) {
-      if (file.endsWith('.map') || file.endsWith('.tsbuildinfo')) fail(`ships ${file} (source maps and build info stay out)`);
-    } else if (!ALLOWED_TOP_LEVEL.has(file)) fail(`ships ${file}, outside dist/ (only dist, README.md, LICENSE and package.json belong)`);
+      if (file.endsWith('.map') || file.endsWith('.tsbuildinfo'))
+        fail(`ships ${file} (source maps and build info stay out)`);
+    } else if (!ALLOWED_TOP_LEVEL.has(file))
+      fail(`ships ${file}, outside dist/ (only dist, README.md, LICENSE and package.json belong)`);
   }
   if (!has.has('LICENSE')) fail('LICENSE missing from the tarball');
   if (!has.has('README.md')) pendings.push('README.md missing from the tarball');
@@ -122,20 +126,31 @@ export function checkPackage({ dir, rel, published }) {
   }
   need(typeof manifest.types === 'string', 'no types');
   need(Array.isArray(manifest.files) && manifest.files.length > 0, 'no files list');
-  need(manifest.engines?.node === NODE_ENGINE, `engines.node is ${JSON.stringify(manifest.engines?.node)}, not "${NODE_ENGINE}"`);
+  need(
+    manifest.engines?.node === NODE_ENGINE,
+    `engines.node is ${JSON.stringify(manifest.engines?.node)}, not "${NODE_ENGINE}"`,
+  );
   need(manifest.license === EXPECTED_LICENSE, `license is ${JSON.stringify(manifest.license)}`);
-  need(manifest.repository?.directory === rel, `repository.directory is ${JSON.stringify(manifest.repository?.directory)}, not "${rel}"`);
+  need(
+    manifest.repository?.directory === rel,
+    `repository.directory is ${JSON.stringify(manifest.repository?.directory)}, not "${rel}"`,
+  );
   need(Array.isArray(manifest.keywords) && manifest.keywords.length > 0, 'no keywords');
   // A scoped package is published restricted unless told otherwise, and the
   // public registry then refuses it (402); Verdaccio would not notice.
-  need(!manifest.name.startsWith('@') || manifest.publishConfig?.access === 'public', 'publishConfig.access is not "public"');
+  need(
+    !manifest.name.startsWith('@') || manifest.publishConfig?.access === 'public',
+    'publishConfig.access is not "public"',
+  );
 
   // Every entry point named in the manifest is in the tarball.
   const target = (path) => posix.normalize(path.replace(/^\.\//, ''));
   for (const path of [...exportTargets(manifest.exports), manifest.types, manifest.main].filter(Boolean)) {
-    if (!path.includes('*') && !has.has(target(path))) fail(`package.json points at ${path}, which is not in the tarball`);
+    if (!path.includes('*') && !has.has(target(path)))
+      fail(`package.json points at ${path}, which is not in the tarball`);
   }
-  const bins = typeof manifest.bin === 'string' ? { [manifest.name.split('/').pop()]: manifest.bin } : manifest.bin ?? {};
+  const bins =
+    typeof manifest.bin === 'string' ? { [manifest.name.split('/').pop()]: manifest.bin } : (manifest.bin ?? {});
   for (const name of expectedBins(manifest.name)) {
     if (!(name in bins)) fail(`package.json has no bin ${name}`);
   }
@@ -149,8 +164,10 @@ export function checkPackage({ dir, rel, published }) {
   // Dependencies: registry ranges only, on packages that are published too.
   const declared = { ...manifest.peerDependencies, ...manifest.optionalDependencies, ...manifest.dependencies };
   for (const [name, spec] of Object.entries(declared)) {
-    if (NON_REGISTRY_SPEC.test(spec)) fail(`depends on ${name}@${JSON.stringify(spec)}, which a registry install cannot resolve`);
-    if (name.startsWith('@fib/') && !published.has(name)) fail(`depends on ${name}, which is not published (private or missing)`);
+    if (NON_REGISTRY_SPEC.test(spec))
+      fail(`depends on ${name}@${JSON.stringify(spec)}, which a registry install cannot resolve`);
+    if (name.startsWith('@fib/') && !published.has(name))
+      fail(`depends on ${name}, which is not published (private or missing)`);
   }
 
   // Everything the built code imports: in the tarball, a builtin, or declared.
@@ -165,7 +182,8 @@ export function checkPackage({ dir, rel, published }) {
       } else if (!isBuiltin(spec)) {
         const name = packageNameOf(spec);
         used.add(name);
-        if (name !== manifest.name && !(name in declared)) fail(`${file} imports ${spec}, but ${name} is not in dependencies`);
+        if (name !== manifest.name && !(name in declared))
+          fail(`${file} imports ${spec}, but ${name} is not in dependencies`);
       }
     }
   }

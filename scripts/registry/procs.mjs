@@ -68,7 +68,10 @@ export function spawnGuarded(command, args, { cwd, env, label = command, graceMs
       return new Promise((resolve, reject) => {
         const existing = handle.stdout.match(pattern);
         if (existing) return resolve(existing);
-        const timer = setTimeout(() => finish(new Error(`${label}: no ${pattern} on stdout within ${ms / 1000} s`)), ms);
+        const timer = setTimeout(
+          () => finish(new Error(`${label}: no ${pattern} on stdout within ${ms / 1000} s`)),
+          ms,
+        );
         const listener = () => {
           const match = handle.stdout.match(pattern);
           if (match) finish(null, match);
@@ -80,7 +83,9 @@ export function spawnGuarded(command, args, { cwd, env, label = command, graceMs
           else resolve(match);
         };
         handle.onLine.add(listener);
-        handle.exited.then((result) => finish(new Error(`${label}: exited (${describeExit(result)}) before printing ${pattern}${tail(handle)}`)));
+        handle.exited.then((result) =>
+          finish(new Error(`${label}: exited (${describeExit(result)}) before printing ${pattern}${tail(handle)}`)),
+        );
       });
     },
   };
@@ -118,7 +123,11 @@ export function spawnGuarded(command, args, { cwd, env, label = command, graceMs
 }
 
 /** Runs a command to completion; rejects when it fails or outlives `timeoutMs`. */
-export async function run(command, args, { cwd, env, timeoutMs, label = `${command} ${args.join(' ')}`, allowFailure = false }) {
+export async function run(
+  command,
+  args,
+  { cwd, env, timeoutMs, label = `${command} ${args.join(' ')}`, allowFailure = false },
+) {
   const started = performance.now();
   const handle = spawnGuarded(command, args, { cwd, env, label });
   let timedOut = false;

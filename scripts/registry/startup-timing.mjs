@@ -64,7 +64,9 @@ export async function timeListening(bin, args, { cwd, env, runs, ready, timeoutM
           out += chunk;
           if (ready.test(out)) resolve(performance.now());
         });
-        run.exited.then(({ code, signal }) => reject(new Error(`${bin} exited (${signal ?? code}) before it was listening`)));
+        run.exited.then(({ code, signal }) =>
+          reject(new Error(`${bin} exited (${signal ?? code}) before it was listening`)),
+        );
       });
       times.push((await Promise.race([readyAt, limit.promise])) - run.t0);
       run.killGroup('SIGTERM');

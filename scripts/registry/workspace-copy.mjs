@@ -5,7 +5,16 @@
 // (tracked and untracked files, nothing ignored: no dist, no node_modules),
 // committed in a repository of its own, so lerna sees a clean tree.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+} from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
 function git(cwd, args) {
@@ -25,7 +34,11 @@ export function workspaces(root) {
   }
   return [...dirs]
     .filter((dir) => existsSync(join(dir, 'package.json')))
-    .map((dir) => ({ dir, rel: relative(root, dir), manifest: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) }));
+    .map((dir) => ({
+      dir,
+      rel: relative(root, dir),
+      manifest: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')),
+    }));
 }
 
 /**
@@ -39,7 +52,10 @@ export function copyWorkspace(root, dest, { ref } = {}) {
   mkdirSync(dest, { recursive: true });
   if (ref) {
     // A commit, not the working tree: others' half-done edits stay out.
-    execFileSync('sh', ['-c', 'git archive --format=tar "$1" | tar -x -C "$2"', 'sh', ref, dest], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('sh', ['-c', 'git archive --format=tar "$1" | tar -x -C "$2"', 'sh', ref, dest], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     copied = git(root, ['ls-tree', '-r', '--name-only', ref]).split('\n').filter(Boolean).length;
   } else {
     const files = git(root, ['ls-files', '-z', '--cached', '--others', '--exclude-standard'])
@@ -79,7 +95,14 @@ export function copyWorkspace(root, dest, { ref } = {}) {
   }
   for (const [name, dir] of ownPackages) link(relative(dirname(join(destModules, name)), dir), join(destModules, name));
 
-  const identity = ['-c', 'user.name=registry-test', '-c', 'user.email=registry-test@localhost', '-c', 'commit.gpgsign=false'];
+  const identity = [
+    '-c',
+    'user.name=registry-test',
+    '-c',
+    'user.email=registry-test@localhost',
+    '-c',
+    'commit.gpgsign=false',
+  ];
   git(dest, ['init', '-q']);
   git(dest, ['add', '-A']);
   git(dest, [...identity, 'commit', '-q', '--no-verify', '-m', 'registry test snapshot']);

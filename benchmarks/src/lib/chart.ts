@@ -25,22 +25,39 @@ export function chartSpec(outcomes: StrategyOutcome[], meta: RunMeta): vl.TopLev
   const D_LABEL = `D: with two fib(${SLOW_N}) loops`;
   const latency = measured.flatMap((o) => {
     const rows: { strategy: string; case: string; p50: number | null; labelAt: number; label: string }[] = [];
-    for (const [key, label] of [['C', C_LABEL], ['D', D_LABEL]] as const) {
+    for (const [key, label] of [
+      ['C', C_LABEL],
+      ['D', D_LABEL],
+    ] as const) {
       const run = o.scenarios[key]?.run;
       if (run === undefined) continue;
       const p50 = run.latencyMs?.p50 ?? null;
-      rows.push({ strategy: o.name, case: label, p50, labelAt: p50 ?? 0, label: p50 === null ? 'starved' : `${p50.toFixed(1)} ms` });
+      rows.push({
+        strategy: o.name,
+        case: label,
+        p50,
+        labelAt: p50 ?? 0,
+        label: p50 === null ? 'starved' : `${p50.toFixed(1)} ms`,
+      });
     }
     return rows;
   });
   const scaling = measured.flatMap((o) =>
-    (o.scenarios.E?.steps ?? []).map((s) => ({ strategy: o.name, connections: s.connections, rate: s.run.rate })));
+    (o.scenarios.E?.steps ?? []).map((s) => ({ strategy: o.name, connections: s.connections, rate: s.run.rate })),
+  );
   const height = Math.max(ROW_HEIGHT * order.length, 60);
   const strategyAxis = { field: 'strategy', type: 'nominal', sort: order, title: null } as const;
-  const strategyColor = { field: 'strategy', type: 'nominal', scale: { domain: order, scheme: 'tableau10' }, legend: null } as const;
+  const strategyColor = {
+    field: 'strategy',
+    type: 'nominal',
+    scale: { domain: order, scheme: 'tableau10' },
+    legend: null,
+  } as const;
 
   const keptAxis = {
-    field: 'kept', type: 'quantitative', title: 'rate with the heavy client / rate alone',
+    field: 'kept',
+    type: 'quantitative',
+    title: 'rate with the heavy client / rate alone',
     scale: { domain: [0, Math.max(1, ...kept.map((k) => k.kept))] },
   } as const;
   const panels: vl.TopLevelSpec[] = [];
@@ -52,15 +69,24 @@ export function chartSpec(outcomes: StrategyOutcome[], meta: RunMeta): vl.TopLev
       data: { values: kept },
       layer: [
         { mark: 'bar', encoding: { y: strategyAxis, x: keptAxis, color: strategyColor } },
-        { mark: { type: 'text', align: 'left', dx: 3 }, encoding: { y: strategyAxis, x: keptAxis, text: { field: 'label' } } },
+        {
+          mark: { type: 'text', align: 'left', dx: 3 },
+          encoding: { y: strategyAxis, x: keptAxis, text: { field: 'label' } },
+        },
         // 1.00: as fast as alone.
-        { mark: { type: 'rule', strokeDash: [4, 3], color: '#555' }, encoding: { x: { datum: 1, type: 'quantitative' } } },
+        {
+          mark: { type: 'rule', strokeDash: [4, 3], color: '#555' },
+          encoding: { x: { datum: 1, type: 'quantitative' } },
+        },
       ],
     } as vl.TopLevelSpec);
   }
   if (latency.length > 0) {
     panels.push({
-      title: { text: `C and D: perf1 fib(${SLOW_N}) median latency`, subtitle: 'alone, and with two other heavy clients' },
+      title: {
+        text: `C and D: perf1 fib(${SLOW_N}) median latency`,
+        subtitle: 'alone, and with two other heavy clients',
+      },
       width: PANEL_WIDTH,
       height,
       data: { values: latency },
@@ -74,8 +100,12 @@ export function chartSpec(outcomes: StrategyOutcome[], meta: RunMeta): vl.TopLev
           mark: 'bar',
           encoding: {
             color: {
-              field: 'case', type: 'nominal', sort: [C_LABEL, D_LABEL], title: null,
-              scale: { range: ['#9ecae9', '#e45756'] }, legend: { orient: 'bottom', direction: 'vertical', labelLimit: 400 },
+              field: 'case',
+              type: 'nominal',
+              sort: [C_LABEL, D_LABEL],
+              title: null,
+              scale: { range: ['#9ecae9', '#e45756'] },
+              legend: { orient: 'bottom', direction: 'vertical', labelLimit: 400 },
             },
           },
         },
@@ -88,18 +118,31 @@ export function chartSpec(outcomes: StrategyOutcome[], meta: RunMeta): vl.TopLev
     } as vl.TopLevelSpec);
   }
   const top = panels.length > 0 ? [{ hconcat: panels, resolve: { scale: { color: 'independent' } } }] : [];
-  const bottom = scaling.length === 0 ? [] : [{
-    title: { text: `E: fib(${SCALING_N}) answers per second`, subtitle: 'over the number of connections (one request in flight each)' },
-    width: PANEL_WIDTH * 2 + 60,
-    height: 240,
-    data: { values: scaling },
-    mark: { type: 'line', point: true },
-    encoding: {
-      x: { field: 'connections', type: 'quantitative', scale: { type: 'log', base: 2 }, axis: { values: [...new Set(scaling.map((s) => s.connections))] } },
-      y: { field: 'rate', type: 'quantitative', title: 'answers/s (all connections)' },
-      color: { ...strategyColor, legend: { title: 'strategy' } },
-    },
-  }];
+  const bottom =
+    scaling.length === 0
+      ? []
+      : [
+          {
+            title: {
+              text: `E: fib(${SCALING_N}) answers per second`,
+              subtitle: 'over the number of connections (one request in flight each)',
+            },
+            width: PANEL_WIDTH * 2 + 60,
+            height: 240,
+            data: { values: scaling },
+            mark: { type: 'line', point: true },
+            encoding: {
+              x: {
+                field: 'connections',
+                type: 'quantitative',
+                scale: { type: 'log', base: 2 },
+                axis: { values: [...new Set(scaling.map((s) => s.connections))] },
+              },
+              y: { field: 'rate', type: 'quantitative', title: 'answers/s (all connections)' },
+              color: { ...strategyColor, legend: { title: 'strategy' } },
+            },
+          },
+        ];
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: {

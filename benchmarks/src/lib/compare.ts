@@ -65,8 +65,10 @@ export function formatComparison(c: Comparison, baselinePath: string): string {
       (c.regressions.length === 0 ? 'no regression' : `${c.regressions.length} regressed`),
   ];
   for (const r of c.regressions) {
-    lines.push(`  REGRESSED ${r.name}: ${r.baseline} -> ${r.current} (-${Math.round(r.loss * 100)}%)` +
-      (r.extra === undefined ? '' : ` [${r.extra}]`));
+    lines.push(
+      `  REGRESSED ${r.name}: ${r.baseline} -> ${r.current} (-${Math.round(r.loss * 100)}%)` +
+        (r.extra === undefined ? '' : ` [${r.extra}]`),
+    );
   }
   if (c.missing.length > 0) {
     const shown = c.missing.slice(0, MISSING_SHOWN).join('; ');
@@ -87,8 +89,14 @@ export function parseEntries(text: string, path: string): BenchmarkEntry[] {
   if (!Array.isArray(data)) throw new Error(`${path}: expected an array of {name, unit, value}`);
   return data.map((item: unknown, i) => {
     const e = item as Partial<BenchmarkEntry> | null;
-    if (e === null || typeof e !== 'object' || typeof e.name !== 'string' || typeof e.unit !== 'string' ||
-      typeof e.value !== 'number' || !Number.isFinite(e.value)) {
+    if (
+      e === null ||
+      typeof e !== 'object' ||
+      typeof e.name !== 'string' ||
+      typeof e.unit !== 'string' ||
+      typeof e.value !== 'number' ||
+      !Number.isFinite(e.value)
+    ) {
       throw new Error(`${path}: entry ${i} is not {name: string, unit: string, value: number}`);
     }
     return { name: e.name, unit: e.unit, value: e.value, ...(typeof e.extra === 'string' ? { extra: e.extra } : {}) };

@@ -61,9 +61,10 @@ export function benchmarkEntries(outcomes: StrategyOutcome[], scenarios: readonl
       const cd = r.dc === null ? null : r.dc === Infinity ? 0 : 1 / r.dc;
       const pC = C?.run.latencyMs?.p50;
       const pD = D?.run.latencyMs?.p50;
-      const detail = r.dc === Infinity
-        ? `D starved: no fib(${SLOW_N}) answered in ${D?.run.seconds} s while two other clients were served (C p50 ${pC} ms)`
-        : `D/C = ${r.dc?.toFixed(2)}: p50 ${pC} ms alone, ${pD} ms with two fib(${SLOW_N}) loops`;
+      const detail =
+        r.dc === Infinity
+          ? `D starved: no fib(${SLOW_N}) answered in ${D?.run.seconds} s while two other clients were served (C p50 ${pC} ms)`
+          : `D/C = ${r.dc?.toFixed(2)}: p50 ${pC} ms alone, ${pD} ms with two fib(${SLOW_N}) loops`;
       ratio(names.cd, cd, detail);
     }
     if (has('E')) {

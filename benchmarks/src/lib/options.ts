@@ -109,12 +109,9 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     throw new UsageError((error as Error).message);
   }
   const quick = values.quick;
-  const duration = values.duration === undefined
-    ? (quick ? QUICK_DURATION : FULL_DURATION)
-    : positive('--duration', values.duration);
-  const warmup = values.warmup === undefined
-    ? Math.min(1, duration / 4)
-    : nonNegative('--warmup', values.warmup);
+  const duration =
+    values.duration === undefined ? (quick ? QUICK_DURATION : FULL_DURATION) : positive('--duration', values.duration);
+  const warmup = values.warmup === undefined ? Math.min(1, duration / 4) : nonNegative('--warmup', values.warmup);
   const rounds = values.rounds === undefined ? (quick ? 1 : FULL_ROUNDS) : positive('--rounds', values.rounds);
   if (!Number.isInteger(rounds) || rounds > MAX_ROUNDS) {
     throw new UsageError(`--rounds must be an integer from 1 to ${MAX_ROUNDS} (got ${values.rounds})`);
@@ -147,7 +144,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
 
 function list(value: string | undefined): string[] {
   if (value === undefined) return [];
-  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (items.length === 0) throw new UsageError('--strategies needs at least one name');
   return [...new Set(items)];
 }

@@ -59,7 +59,6 @@ function roundRatios({ A, B, C, D, E }: ScenarioResults): Omit<Ratios, 'eVsSeque
   return { ba, dc, eScaling };
 }
 
-
 export function findSequential(outcomes: StrategyOutcome[]): StrategyOutcome | undefined {
   return outcomes.find((o) => o.name === 'sequential' && o.status === 'ok');
 }

@@ -1,7 +1,15 @@
 import type { BenchOptions, Scenario } from './options.js';
 import type { StrategyOutcome } from './outcome.js';
 import type { Progress } from './progress.js';
-import { mergeRounds, runScenario, SCALING_N, SLOW_N, type RunSummary, type ScenarioContext, type ScenarioResults } from './scenarios.js';
+import {
+  mergeRounds,
+  runScenario,
+  SCALING_N,
+  SLOW_N,
+  type RunSummary,
+  type ScenarioContext,
+  type ScenarioResults,
+} from './scenarios.js';
 import { startServer, type ServerHandle } from './server.js';
 import type { StrategyPackage } from './strategies.js';
 import { formatRate, formatRatio } from './table.js';
@@ -13,8 +21,12 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * whatever happens. Never throws: a strategy that cannot start, dies, or
  * refuses connections comes back with status 'failed' and the reason.
  */
-export async function runStrategy(strategy: StrategyPackage, options: BenchOptions, signal: AbortSignal,
-  progress: Progress): Promise<StrategyOutcome> {
+export async function runStrategy(
+  strategy: StrategyPackage,
+  options: BenchOptions,
+  signal: AbortSignal,
+  progress: Progress,
+): Promise<StrategyOutcome> {
   const outcome: StrategyOutcome = {
     name: strategy.name,
     packageName: strategy.packageName,
@@ -65,10 +77,14 @@ export async function runStrategy(strategy: StrategyPackage, options: BenchOptio
         const died = server.exitInfo;
         if (died !== null) {
           const tail = server.stderrTail();
-          throw new Error(`the server exited during ${scenario} (${died.signal ?? `code ${died.code}`})` +
-            (tail === '' ? '' : `: ${tail.split('\n').slice(-4).join(' / ')}`));
+          throw new Error(
+            `the server exited during ${scenario} (${died.signal ?? `code ${died.code}`})` +
+              (tail === '' ? '' : `: ${tail.split('\n').slice(-4).join(' / ')}`),
+          );
         }
-        const refused = runsOf(result).find((run) => run.stopReason === 'connect-failed' || run.stopReason === 'connections-lost');
+        const refused = runsOf(result).find(
+          (run) => run.stopReason === 'connect-failed' || run.stopReason === 'connections-lost',
+        );
         if (refused) throw new Error(`${scenario}: ${refused.problems[0] ?? refused.stopReason}`);
         progress.line(prefix + describe(scenario, results));
       }
@@ -129,7 +145,9 @@ function describe(scenario: Scenario, s: ScenarioResults): string {
     case 'D':
       return `D perf1 with two fib(${SLOW_N}) loops: ${latency(s.D!.run)}`;
     case 'E':
-      return `E fib(${SCALING_N})/s at ${s.E!.steps.map((x) => x.connections).join('/')} conn.: ` +
-        s.E!.steps.map((x) => formatRate(x.run.rate)).join(' / ');
+      return (
+        `E fib(${SCALING_N})/s at ${s.E!.steps.map((x) => x.connections).join('/')} conn.: ` +
+        s.E!.steps.map((x) => formatRate(x.run.rate)).join(' / ')
+      );
   }
 }

@@ -72,7 +72,13 @@ export function summarize(result: LoadResult): RunSummary {
   };
 }
 
-function measure(ctx: ScenarioContext, label: string, n: number, connections: number, warmup = ctx.warmup): Promise<RunSummary> {
+function measure(
+  ctx: ScenarioContext,
+  label: string,
+  n: number,
+  connections: number,
+  warmup = ctx.warmup,
+): Promise<RunSummary> {
   return runLoad({
     host: ctx.host,
     port: ctx.port,
@@ -91,8 +97,11 @@ function measure(ctx: ScenarioContext, label: string, n: number, connections: nu
  * server is already busy when the measurement begins (on the sequential
  * server, the background client is the one being served).
  */
-async function underLoad(ctx: ScenarioContext, connections: number, body: () => Promise<RunSummary>):
-  Promise<{ run: RunSummary; background: RunSummary }> {
+async function underLoad(
+  ctx: ScenarioContext,
+  connections: number,
+  body: () => Promise<RunSummary>,
+): Promise<{ run: RunSummary; background: RunSummary }> {
   const stop = new AbortController();
   const forward = () => stop.abort();
   ctx.signal.addEventListener('abort', forward, { once: true });
@@ -135,13 +144,20 @@ export async function runScenario(ctx: ScenarioContext, scenario: Scenario): Pro
     case 'C':
       return { C: { run: await measure(ctx, 'perf1 alone', SLOW_N, 1) } };
     case 'D':
-      return { D: await underLoad(ctx, D_BACKGROUND_CONNECTIONS, () => measure(ctx, 'perf1 + 2 fib(30) loops', SLOW_N, 1, ctx.startupWarmup)) };
+      return {
+        D: await underLoad(ctx, D_BACKGROUND_CONNECTIONS, () =>
+          measure(ctx, 'perf1 + 2 fib(30) loops', SLOW_N, 1, ctx.startupWarmup),
+        ),
+      };
     case 'E': {
       const steps: { connections: number; run: RunSummary }[] = [];
       for (const connections of SCALING_CONNECTIONS) {
         if (ctx.signal.aborted) break;
         if (steps.length > 0) await ctx.settle();
-        steps.push({ connections, run: await measure(ctx, `fib(${SCALING_N}) x${connections}`, SCALING_N, connections, ctx.startupWarmup) });
+        steps.push({
+          connections,
+          run: await measure(ctx, `fib(${SCALING_N}) x${connections}`, SCALING_N, connections, ctx.startupWarmup),
+        });
       }
       return { E: { steps } };
     }
@@ -155,7 +171,8 @@ export async function runScenario(ctx: ScenarioContext, scenario: Scenario): Pro
  */
 export function mergeRounds(rounds: ScenarioResults[]): ScenarioResults {
   const merged: ScenarioResults = {};
-  const runs = <T>(pick: (r: ScenarioResults) => T | undefined) => rounds.map(pick).filter((x): x is T => x !== undefined);
+  const runs = <T>(pick: (r: ScenarioResults) => T | undefined) =>
+    rounds.map(pick).filter((x): x is T => x !== undefined);
   const A = runs((r) => r.A?.run);
   if (A.length > 0) merged.A = { run: mergeRuns(A) };
   const C = runs((r) => r.C?.run);
@@ -193,9 +210,15 @@ function mergeRuns(runs: RunSummary[]): RunSummary {
     failed: sum((r) => r.failed),
     unanswered: sum((r) => r.unanswered),
     rate: Math.round(median(runs.map((r) => r.rate))!),
-    latencyMs: p50 === Infinity
-      ? null
-      : { p50, p90: percentile('p90'), p99: percentile('p99'), max: Math.max(...runs.map((r) => r.latencyMs?.max ?? 0)) },
+    latencyMs:
+      p50 === Infinity
+        ? null
+        : {
+            p50,
+            p90: percentile('p90'),
+            p99: percentile('p99'),
+            max: Math.max(...runs.map((r) => r.latencyMs?.max ?? 0)),
+          },
     problems: [...new Set(runs.flatMap((r) => r.problems))],
   };
 }

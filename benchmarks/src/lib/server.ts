@@ -48,7 +48,6 @@ function killQuietly(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-
 export class ServerHandle {
   readonly strategy: StrategyPackage;
   readonly host: string;
@@ -61,8 +60,13 @@ export class ServerHandle {
   #exitInfo: ExitInfo | null = null;
   #stopping: Promise<StopReport> | null = null;
 
-  constructor(strategy: StrategyPackage, child: ChildProcess, address: { host: string; port: number },
-    exited: Promise<ExitInfo>, stderr: () => string) {
+  constructor(
+    strategy: StrategyPackage,
+    child: ChildProcess,
+    address: { host: string; port: number },
+    exited: Promise<ExitInfo>,
+    stderr: () => string,
+  ) {
     this.strategy = strategy;
     this.#child = child;
     this.pid = child.pid!;

@@ -72,8 +72,10 @@ export function selectStrategies(all: StrategyPackage[], names: string[]): Strat
   if (names.length === 0) return all;
   const unknown = names.filter((name) => !all.some((s) => matches(s, name)));
   if (unknown.length > 0) {
-    throw new Error(`unknown strateg${unknown.length === 1 ? 'y' : 'ies'} ${unknown.join(', ')} ` +
-      `(found: ${all.map((s) => s.name).join(', ') || 'none'})`);
+    throw new Error(
+      `unknown strateg${unknown.length === 1 ? 'y' : 'ies'} ${unknown.join(', ')} ` +
+        `(found: ${all.map((s) => s.name).join(', ') || 'none'})`,
+    );
   }
   return all.filter((s) => names.some((name) => matches(s, name)));
 }

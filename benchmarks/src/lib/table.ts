@@ -31,16 +31,27 @@ function latency(run: { latencyMs: { p50: number; p99: number } | null; seconds:
 export function markdownTable(outcomes: StrategyOutcome[]): string {
   const sequential = findSequential(outcomes);
   const header = [
-    'strategy', 'A req/s', 'B req/s', 'B/A', 'C p50 / p99 ms', 'D p50 / p99 ms', 'D/C',
-    `E fib(${SCALING_N})/s at ${SCALING_CONNECTIONS.join(' / ')} conn.`, 'E scaling', 'E × seq.', 'peak PSS', 'status',
+    'strategy',
+    'A req/s',
+    'B req/s',
+    'B/A',
+    'C p50 / p99 ms',
+    'D p50 / p99 ms',
+    'D/C',
+    `E fib(${SCALING_N})/s at ${SCALING_CONNECTIONS.join(' / ')} conn.`,
+    'E scaling',
+    'E × seq.',
+    'peak PSS',
+    'status',
   ];
   const align = ['---', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '---'];
   const rows = outcomes.map((o) => {
     const r = ratios(o, sequential);
     const { A, B, C, D, E } = o.scenarios;
-    const memory = o.peakPssBytes === null
-      ? dash
-      : `${Math.round(o.peakPssBytes / MIB)} MiB` + (o.peakProcesses > 1 ? ` (${o.peakProcesses} proc.)` : '');
+    const memory =
+      o.peakPssBytes === null
+        ? dash
+        : `${Math.round(o.peakPssBytes / MIB)} MiB` + (o.peakProcesses > 1 ? ` (${o.peakProcesses} proc.)` : '');
     return [
       o.name,
       A ? formatRate(A.run.rate) : dash,
@@ -75,7 +86,7 @@ export function legend(): string {
     `  **E scaling**: throughput at ${SCALING_CONNECTIONS.at(-1)} connections / at 1; **E × seq.**: at ${SCALING_CONNECTIONS.at(-1)} connections / sequential's.`,
     '- Rates and latencies are medians over the rounds; each ratio is the median of the ratios measured within one round.',
     '- **peak PSS**: the most memory the server and all its worker processes held at once, summed from /proc every 200 ms.',
-    '  PSS (proportional set size) splits a page shared by n processes (mostly the node binary\'s) into n shares, so the sum counts it once.',
+    "  PSS (proportional set size) splits a page shared by n processes (mostly the node binary's) into n shares, so the sum counts it once.",
   ].join('\n');
 }
 
@@ -89,24 +100,18 @@ export function notes(outcomes: StrategyOutcome[]): string {
 }
 
 export function metaLine(meta: RunMeta): string {
-  return `${meta.date.slice(0, 10)}, Node ${meta.node}, ${meta.platform}, ${meta.cpus} × ${meta.cpuModel}; ` +
+  return (
+    `${meta.date.slice(0, 10)}, Node ${meta.node}, ${meta.platform}, ${meta.cpus} × ${meta.cpuModel}; ` +
     `${meta.quick ? 'quick run, ' : ''}${meta.rounds} round${meta.rounds === 1 ? '' : 's'} of ` +
     `${meta.duration} s measured per run after ${meta.warmup} s of warmup (${meta.startupWarmup} s for B, D and E); ` +
     `scenarios ${meta.scenarios.join(', ')}; load average ${meta.loadAverage.start}` +
-    (meta.loadAverage.end === null ? '.' : ` at the start, ${meta.loadAverage.end} at the end.`);
+    (meta.loadAverage.end === null ? '.' : ` at the start, ${meta.loadAverage.end} at the end.`)
+  );
 }
 
 /** results.md: the table with what is needed to read it. */
 export function resultsMarkdown(outcomes: StrategyOutcome[], meta: RunMeta): string {
-  const parts = [
-    '# fib-servers benchmark',
-    '',
-    metaLine(meta),
-    '',
-    markdownTable(outcomes),
-    '',
-    legend(),
-  ];
+  const parts = ['# fib-servers benchmark', '', metaLine(meta), '', markdownTable(outcomes), '', legend()];
   const extra = notes(outcomes);
   if (extra !== '') parts.push('', extra);
   return parts.join('\n') + '\n';

@@ -71,7 +71,10 @@ test('--max-pipeline pauses the socket instead of buffering, and resumes in orde
     await flush();
   }
   t.false(socket.paused);
-  t.deepEqual(socket.lines(), Array.from({ length: 10 }, (_, i) => String(fib(i))));
+  t.deepEqual(
+    socket.lines(),
+    Array.from({ length: 10 }, (_, i) => String(fib(i))),
+  );
 });
 
 test('a client that does not read its answers stops being read until drain', (t) => {

@@ -44,13 +44,17 @@ test('any split of a line-framed stream yields the same answers', (t) => {
 
 test('valid requests get fib(n), in order, whatever the chunking', (t) => {
   fc.assert(
-    fc.property(fc.array(fc.integer({ min: 0, max: 22 }), { minLength: 1, maxLength: 50 }), fc.array(fc.nat(), { maxLength: 50 }), (ns, cuts) => {
-      const { socket } = connect(inlineSession);
-      socket.feed('1\n');
-      for (const chunk of split(Buffer.from(ns.map((n) => `${n}\r\n`).join('')), cuts)) socket.feed(chunk);
-      const expected = ['1', ...ns.map((n) => String(fib(n)))];
-      return JSON.stringify(socket.lines()) === JSON.stringify(expected);
-    }),
+    fc.property(
+      fc.array(fc.integer({ min: 0, max: 22 }), { minLength: 1, maxLength: 50 }),
+      fc.array(fc.nat(), { maxLength: 50 }),
+      (ns, cuts) => {
+        const { socket } = connect(inlineSession);
+        socket.feed('1\n');
+        for (const chunk of split(Buffer.from(ns.map((n) => `${n}\r\n`).join('')), cuts)) socket.feed(chunk);
+        const expected = ['1', ...ns.map((n) => String(fib(n)))];
+        return JSON.stringify(socket.lines()) === JSON.stringify(expected);
+      },
+    ),
   );
   t.pass();
 });

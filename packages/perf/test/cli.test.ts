@@ -8,7 +8,20 @@ test('--help prints the usage with every flag and exits 0', async (t) => {
     const run = await runBin(name, ['--help']);
     t.is(run.code, 0);
     t.regex(run.stdout, new RegExp(`^Usage: ${name} \\[options\\]`));
-    for (const flag of ['host', 'port', 'n', 'connections', 'pipeline', 'duration', 'requests', 'rate', 'warmup', 'json', 'quiet', 'help']) {
+    for (const flag of [
+      'host',
+      'port',
+      'n',
+      'connections',
+      'pipeline',
+      'duration',
+      'requests',
+      'rate',
+      'warmup',
+      'json',
+      'quiet',
+      'help',
+    ]) {
       t.true(run.stdout.includes(`--${flag}`), `${name} --help lacks --${flag}`);
     }
     t.is(run.stderr, '');
@@ -34,20 +47,32 @@ test('bad usage exits 2 with a one-line reason and the usage on stderr', async (
     [['--host', ''], '--host must not be empty'],
     [['extra'], "Unexpected argument 'extra'"],
   ];
-  await Promise.all(cases.map(async ([args, message]) => {
-    const run = await runBin('fib-perf2', args);
-    t.is(run.code, 2, args.join(' '));
-    t.is(run.stdout, '');
-    t.true(run.stderr.startsWith(`fib-perf2: `), run.stderr);
-    t.true(run.stderr.split('\n')[0]!.includes(message), `${args.join(' ')}: ${run.stderr.split('\n')[0]}`);
-    t.true(run.stderr.includes('Usage: fib-perf2'));
-  }));
+  await Promise.all(
+    cases.map(async ([args, message]) => {
+      const run = await runBin('fib-perf2', args);
+      t.is(run.code, 2, args.join(' '));
+      t.is(run.stdout, '');
+      t.true(run.stderr.startsWith(`fib-perf2: `), run.stderr);
+      t.true(run.stderr.split('\n')[0]!.includes(message), `${args.join(' ')}: ${run.stderr.split('\n')[0]}`);
+      t.true(run.stderr.includes('Usage: fib-perf2'));
+    }),
+  );
 });
 
 test('fib-perf2 --json prints one summary object on stdout and nothing else', async (t) => {
   const server = await startServer();
   t.teardown(() => server.close());
-  const run = await runBin('fib-perf2', ['--port', String(server.port), '--requests', '300', '--pipeline', '16', '--connections', '2', '--json']);
+  const run = await runBin('fib-perf2', [
+    '--port',
+    String(server.port),
+    '--requests',
+    '300',
+    '--pipeline',
+    '16',
+    '--connections',
+    '2',
+    '--json',
+  ]);
   t.is(run.code, 0, run.stderr);
   const lines = run.stdout.trim().split('\n');
   t.is(lines.length, 1);
@@ -56,7 +81,15 @@ test('fib-perf2 --json prints one summary object on stdout and nothing else', as
   t.is(result.version, version);
   t.is(result.stopReason, 'requests');
   t.is(result.requests.ok, 300);
-  t.deepEqual(result.options, { n: 1, connections: 2, pipeline: 16, duration: null, requests: 300, rate: null, warmup: 0 });
+  t.deepEqual(result.options, {
+    n: 1,
+    connections: 2,
+    pipeline: 16,
+    duration: null,
+    requests: 300,
+    rate: null,
+    warmup: 0,
+  });
   t.is(server.requests, 300);
 });
 
@@ -109,7 +142,17 @@ test('--host, --rate and --warmup reach the engine', async (t) => {
   const server = await startServer();
   t.teardown(() => server.close());
   const run = await runBin('fib-perf2', [
-    '--host', 'localhost', '--port', String(server.port), '--rate', '200', '--requests', '10', '--warmup', '0.1', '--json',
+    '--host',
+    'localhost',
+    '--port',
+    String(server.port),
+    '--rate',
+    '200',
+    '--requests',
+    '10',
+    '--warmup',
+    '0.1',
+    '--json',
   ]);
   t.is(run.code, 0, run.stderr);
   const result = JSON.parse(run.stdout);
@@ -136,7 +179,9 @@ test('an unreachable server: exit 1, one clear line, no stack trace', async (t) 
 });
 
 test('ERR answers are reported; exit 0 while some answers are correct, 1 when none are', async (t) => {
-  const some = await startServer(({ n, index }) => (index % 2 === 0 ? `${naiveFib(n)}\n` : 'ERR busy server is at capacity\n'));
+  const some = await startServer(({ n, index }) =>
+    index % 2 === 0 ? `${naiveFib(n)}\n` : 'ERR busy server is at capacity\n',
+  );
   const none = await startServer(() => 'ERR out_of_range n must be at most 40\n');
   t.teardown(() => Promise.all([some.close(), none.close()]));
   const partly = await runBin('fib-perf2', ['--port', String(some.port), '--requests', '10']);

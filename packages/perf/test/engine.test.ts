@@ -137,7 +137,10 @@ test('--rate says so when the schedule falls behind', async (t) => {
   t.teardown(() => server.close());
   const result = await runLoad({ port: server.port, rate: 500, duration: 0.5 });
   t.true(result.requests.ok >= 1);
-  t.true(result.problems.some((p) => p.startsWith('fell behind the --rate schedule')), String(result.problems));
+  t.true(
+    result.problems.some((p) => p.startsWith('fell behind the --rate schedule')),
+    String(result.problems),
+  );
   // Latency counts from the intended send times, so it shows the backlog: the
   // second request was due at 2 ms and could not be answered before 80 ms.
   if (result.requests.ok >= 2) t.true(result.latencyMicros.max >= 75_000);
@@ -148,7 +151,12 @@ test('signal: aborting ends the run with what was measured', async (t) => {
   t.teardown(() => server.close());
   const controller = new AbortController();
   // Aborts from inside the run, once there is something to measure.
-  const result = await runLoad({ port: server.port, signal: controller.signal, pipeline: 4, onAnswer: () => controller.abort() });
+  const result = await runLoad({
+    port: server.port,
+    signal: controller.signal,
+    pipeline: 4,
+    onAnswer: () => controller.abort(),
+  });
   t.is(result.stopReason, 'signal');
   t.true(result.requests.ok > 0);
   t.is(result.requests.failed, 0);
@@ -167,17 +175,49 @@ test('the result has the documented shape', async (t) => {
   const result = await runLoad({ port: server.port, requests: 5 });
   const outcomeKeys = ['ok', 'failed', 'err', 'wrong', 'malformed', 'lost'];
   t.deepEqual(Object.keys(result).sort(), [
-    'connections', 'latencyMicros', 'options', 'problems', 'rate', 'requests', 'seconds', 'stopReason', 'target', 'warmup',
+    'connections',
+    'latencyMicros',
+    'options',
+    'problems',
+    'rate',
+    'requests',
+    'seconds',
+    'stopReason',
+    'target',
+    'warmup',
   ]);
   t.deepEqual(result.target, { host: '127.0.0.1', port: server.port });
-  t.deepEqual(result.options, { n: 1, connections: 1, pipeline: 1, duration: null, requests: 5, rate: null, warmup: 0 });
+  t.deepEqual(result.options, {
+    n: 1,
+    connections: 1,
+    pipeline: 1,
+    duration: null,
+    requests: 5,
+    rate: null,
+    warmup: 0,
+  });
   t.deepEqual(Object.keys(result.requests).sort(), [...outcomeKeys, 'unanswered'].sort());
   t.deepEqual(Object.keys(result.warmup).sort(), [...outcomeKeys, 'seconds'].sort());
   t.deepEqual(result.requests.err, {
-    bad_request: 0, out_of_range: 0, line_too_long: 0, busy: 0, internal: 0, shutting_down: 0,
+    bad_request: 0,
+    out_of_range: 0,
+    line_too_long: 0,
+    busy: 0,
+    internal: 0,
+    shutting_down: 0,
   });
   t.deepEqual(Object.keys(result.rate).sort(), ['mean', 'peak', 'perSecond']);
-  t.deepEqual(Object.keys(result.latencyMicros).sort(), ['count', 'max', 'mean', 'min', 'p50', 'p90', 'p99', 'p999', 'stdev']);
+  t.deepEqual(Object.keys(result.latencyMicros).sort(), [
+    'count',
+    'max',
+    'mean',
+    'min',
+    'p50',
+    'p90',
+    'p99',
+    'p999',
+    'stdev',
+  ]);
   for (const value of Object.values(result.latencyMicros)) t.true(Number.isFinite(value));
   const copy: LoadResult = JSON.parse(JSON.stringify(result));
   t.deepEqual(copy, result);
@@ -206,7 +246,7 @@ test('invalid options are rejected with a message naming the option', async (t) 
   }
 });
 
-test('inherited options are ignored and the caller\'s object is left alone', async (t) => {
+test("inherited options are ignored and the caller's object is left alone", async (t) => {
   const server = await startServer();
   t.teardown(() => server.close());
   const options = Object.assign(Object.create({ pipeline: 0, n: 99 }) as object, { port: server.port, requests: 3 });

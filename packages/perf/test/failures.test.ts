@@ -18,7 +18,8 @@ test('an unreachable port: no connection, a one-line reason, nothing measured', 
 
 test('ERR answers are counted by code, and the connection goes on', async (t) => {
   const server = await startServer(({ n, index }) =>
-    index % 2 === 0 ? `${naiveFib(n)}\n` : 'ERR busy server is at capacity, try again later\n');
+    index % 2 === 0 ? `${naiveFib(n)}\n` : 'ERR busy server is at capacity, try again later\n',
+  );
   t.teardown(() => server.close());
   const result = await runLoad({ port: server.port, requests: 20, pipeline: 4 });
   t.is(result.stopReason, 'requests');
@@ -194,5 +195,8 @@ test('a server that greets with ERR busy and closes (at --max-connections): the 
   t.is(result.stopReason, 'connections-lost');
   t.is(result.connections.dropped, 3);
   // Depending on when the line lands it answers a request or comes with none in flight.
-  t.true(result.problems.some((problem) => problem.includes('ERR busy too many connections')), String(result.problems));
+  t.true(
+    result.problems.some((problem) => problem.includes('ERR busy too many connections')),
+    String(result.problems),
+  );
 });

@@ -1,6 +1,15 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { BAD_REQUEST, BLANK, OUT_OF_RANGE, parseAnswer, parseRequest, parseRequestBytes, formatError, FibError } from '@fib/protocol';
+import {
+  BAD_REQUEST,
+  BLANK,
+  OUT_OF_RANGE,
+  parseAnswer,
+  parseRequest,
+  parseRequestBytes,
+  formatError,
+  FibError,
+} from '@fib/protocol';
 
 /** The rule of SPEC section 3, written the slow, obvious way. */
 function reference(line: string, maxN: number): number {
@@ -13,11 +22,15 @@ function reference(line: string, maxN: number): number {
 test('the byte parser agrees with the reference rule on any line', (t) => {
   const alphabet = fc.constantFrom(...'0123456789 \t\r+-.xe'.split(''));
   fc.assert(
-    fc.property(fc.oneof(fc.string({ unit: alphabet, maxLength: 30 }), fc.string({ maxLength: 30 })), fc.integer({ min: 0, max: 78 }), (raw, maxN) => {
-      const line = raw.replace(/\n/g, '');
-      const bytes = Buffer.from(line, 'utf8');
-      return parseRequestBytes(bytes, 0, bytes.length, maxN) === reference(line, maxN);
-    }),
+    fc.property(
+      fc.oneof(fc.string({ unit: alphabet, maxLength: 30 }), fc.string({ maxLength: 30 })),
+      fc.integer({ min: 0, max: 78 }),
+      (raw, maxN) => {
+        const line = raw.replace(/\n/g, '');
+        const bytes = Buffer.from(line, 'utf8');
+        return parseRequestBytes(bytes, 0, bytes.length, maxN) === reference(line, maxN);
+      },
+    ),
     { numRuns: 2000 },
   );
   t.pass();
@@ -33,7 +46,9 @@ test('parseRequest names the outcome', (t) => {
 
 test('answers and errors round-trip', (t) => {
   t.is(parseAnswer('832040'), 832040);
-  const error = t.throws(() => parseAnswer(formatError('out_of_range', 'n must be\nat most 40').trimEnd()), { instanceOf: FibError });
+  const error = t.throws(() => parseAnswer(formatError('out_of_range', 'n must be\nat most 40').trimEnd()), {
+    instanceOf: FibError,
+  });
   t.is(error?.code, 'out_of_range');
   t.is(error?.message, 'n must be at most 40');
   t.throws(() => parseAnswer('ERR nope x'), { message: /unknown error code/ });

@@ -19,17 +19,30 @@ const PERF2 = bin('@fib/perf', 'fib-perf2');
 
 async function startStrategy(name, args = []) {
   const { child, port } = await startServer(bin(`@fib/server-${name}`, `fib-server-${name}`), args);
-  return { port, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
+  return {
+    port,
+    stop: () =>
+      new Promise((r) => {
+        child.once('exit', r);
+        child.kill('SIGTERM');
+      }),
+  };
 }
 
 function perf(tool, port, args) {
-  const out = execFileSync(process.execPath, [tool, '--port', String(port), '--json', '--quiet', ...args], { encoding: 'utf8' });
+  const out = execFileSync(process.execPath, [tool, '--port', String(port), '--json', '--quiet', ...args], {
+    encoding: 'utf8',
+  });
   return JSON.parse(out);
 }
 
 /** perf2's mean rate while `background` (perf1 looping fib(30)) runs beside it. */
 async function withBackground(port, measure) {
-  const heavy = spawn(process.execPath, [PERF1, '--port', String(port), '--n', '30', '--duration', String(SECONDS + 2), '--quiet', '--json'], { stdio: 'ignore' });
+  const heavy = spawn(
+    process.execPath,
+    [PERF1, '--port', String(port), '--n', '30', '--duration', String(SECONDS + 2), '--quiet', '--json'],
+    { stdio: 'ignore' },
+  );
   await new Promise((r) => setTimeout(r, 500));
   try {
     return measure();
@@ -65,7 +78,9 @@ for (const [name, args] of strategies) {
 const ratio = (a, b) => +(a / b).toFixed(2);
 const summary = {
   convoy: Object.fromEntries(['async', 'cluster', 'fork'].map((s) => [s, figures[s].convoyRatio])),
-  fib27x4VsSequential: Object.fromEntries(['async', 'cluster', 'fork'].map((s) => [s, ratio(figures[s].fib27x4, figures.sequential.fib27x4)])),
+  fib27x4VsSequential: Object.fromEntries(
+    ['async', 'cluster', 'fork'].map((s) => [s, ratio(figures[s].fib27x4, figures.sequential.fib27x4)]),
+  ),
   perf2x8ClusterVsAsync: ratio(figures.cluster.perf2x8, figures.async.perf2x8),
 };
 console.log(JSON.stringify({ secondsPerFigure: SECONDS, figures, summary }, null, 2));

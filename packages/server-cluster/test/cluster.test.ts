@@ -1,7 +1,16 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { FibClient } from '@fib/protocol';
-import { connectionOwners, descendants, isAlive, RawClient, serverStarter, type ServerRun, until, waitGone } from '@fib/testkit';
+import {
+  connectionOwners,
+  descendants,
+  isAlive,
+  RawClient,
+  serverStarter,
+  type ServerRun,
+  until,
+  waitGone,
+} from '@fib/testkit';
 import { split, start } from '@fib/server-cluster';
 
 const startServer = serverStarter(test, '@fib/server-cluster', 'fib-server-cluster');
@@ -24,7 +33,10 @@ const workersOf = (server: ServerRun | number) => {
 test('split shares --max-connections between workers exactly', (t) => {
   t.deepEqual(split(10, 4), [3, 3, 2, 2]);
   t.deepEqual(split(2, 2), [1, 1]);
-  t.deepEqual(split(10_000, 3).reduce((a, b) => a + b), 10_000);
+  t.deepEqual(
+    split(10_000, 3).reduce((a, b) => a + b),
+    10_000,
+  );
 });
 
 test('--workers processes run the worker entry, all on the one port the ready line names', async (t) => {
@@ -35,7 +47,10 @@ test('--workers processes run the worker entry, all on the one port the ready li
   // Round-robin: six connections on the one port land on every worker; a
   // fib(25) each at once is answered by all of them.
   const clients = await Promise.all(Array.from({ length: 6 }, () => FibClient.connect({ port: server.port })));
-  t.deepEqual(await Promise.all(clients.map((c) => c.fib(25))), clients.map(() => 75025));
+  t.deepEqual(
+    await Promise.all(clients.map((c) => c.fib(25))),
+    clients.map(() => 75025),
+  );
   await Promise.all(clients.map((c) => c.close()));
   t.deepEqual(await server.stop(), { code: 0, signal: null });
 });
@@ -49,13 +64,19 @@ test('a worker killed with SIGKILL under load cuts off only its clients and is r
   const clients: RawClient[] = [];
   let owners = new Map<number, number>();
   const ownerOf = (client: RawClient) => owners.get(client.socket.localPort!);
-  while (clients.length < 16 && !(clients.some((c) => ownerOf(c) === workers[0]) && clients.some((c) => ownerOf(c) === workers[1]))) {
+  while (
+    clients.length < 16 &&
+    !(clients.some((c) => ownerOf(c) === workers[0]) && clients.some((c) => ownerOf(c) === workers[1]))
+  ) {
     const client = await RawClient.connect(server.port);
     t.is(await client.ask('1'), '1');
     clients.push(client);
     owners = connectionOwners(server.port, workers);
   }
-  t.true(clients.every((c) => workers.includes(ownerOf(c)!)), 'every connection is held by a worker');
+  t.true(
+    clients.every((c) => workers.includes(ownerOf(c)!)),
+    'every connection is held by a worker',
+  );
   const onDead = clients.map((c) => ownerOf(c) === workers[0]);
   t.true(onDead.includes(true) && onDead.includes(false), 'both workers hold connections');
   const results = clients.map(() => ({ ok: 0, failed: false }));
@@ -80,10 +101,17 @@ test('a worker killed with SIGKILL under load cuts off only its clients and is r
   await until(() => results.every((r, i) => r.failed || r.ok >= before[i]! + 10), 'the other clients are still served');
   stop = true;
   await Promise.all(loops);
-  t.deepEqual(results.map((r) => r.failed), onDead, 'exactly the dead worker\'s clients were cut off');
+  t.deepEqual(
+    results.map((r) => r.failed),
+    onDead,
+    "exactly the dead worker's clients were cut off",
+  );
   t.true(isAlive(workers[1]!));
 
-  await until(() => workersOf(server).length === 2 && !workersOf(server).includes(workers[0]!), 'the dead worker was replaced');
+  await until(
+    () => workersOf(server).length === 2 && !workersOf(server).includes(workers[0]!),
+    'the dead worker was replaced',
+  );
   t.regex(server.stderr(), new RegExp(`worker ${workers[0]} died \\(SIGKILL\\); replacing it`));
   for (const client of clients) client.end();
   // The replacement serves on the same port: connections reach both workers.
@@ -150,7 +178,7 @@ test('SIGTERM drains every worker; a request still computing at --shutdown-timeo
   await waitGone(workers);
 });
 
-test('library start() forks the package\'s worker entry, not the calling script, and close() leaves no worker', async (t) => {
+test("library start() forks the package's worker entry, not the calling script, and close() leaves no worker", async (t) => {
   const server = await start({ port: 0, workers: 2 });
   // Other tests of this file run servers too, as grandchildren: only our own children count.
   const workers = workersOf(process.pid);

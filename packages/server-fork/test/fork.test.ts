@@ -16,7 +16,10 @@ test('one child process per connection, gone when its client leaves', async (t) 
   await clients[0]!.closed;
   await until(() => descendants(server.pid).length === 2, 'the first child exited');
   const left = descendants(server.pid);
-  t.true(left.every((pid) => children.includes(pid)), 'the other two children are the same processes');
+  t.true(
+    left.every((pid) => children.includes(pid)),
+    'the other two children are the same processes',
+  );
   t.is(await clients[1]!.ask('12'), '144');
 
   // A new connection gets a new process, never a reused one.

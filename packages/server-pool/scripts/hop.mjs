@@ -60,10 +60,13 @@ async function raw() {
   let answered;
   worker.on('message', (value) => answered(value));
   try {
-    return await measure(() => new Promise((resolve) => {
-      answered = resolve;
-      worker.postMessage(1);
-    }));
+    return await measure(
+      () =>
+        new Promise((resolve) => {
+          answered = resolve;
+          worker.postMessage(1);
+        }),
+    );
   } finally {
     await worker.terminate();
   }
@@ -77,10 +80,13 @@ async function channel() {
   port1.on('message', (message) => answered(message.result));
   let taskId = 0;
   try {
-    return await measure(() => new Promise((resolve) => {
-      answered = resolve;
-      port1.postMessage({ task: 1, taskId: taskId++, filename: PISCINA_WORKER, name: 'default' });
-    }));
+    return await measure(
+      () =>
+        new Promise((resolve) => {
+          answered = resolve;
+          port1.postMessage({ task: 1, taskId: taskId++, filename: PISCINA_WORKER, name: 'default' });
+        }),
+    );
   } finally {
     port1.close();
     await worker.terminate();
@@ -108,8 +114,13 @@ for (let round = 0; round < rounds; round++) {
   for (const [name, run] of Object.entries(ways)) samples[name].push(await run());
 }
 const fixed = (x) => Number(x.toFixed(1));
-const summary = Object.fromEntries(Object.entries(samples).map(([name, runs]) => [name, {
-  wallUsPerTrip: fixed(median(runs.map((r) => r.wallUs))),
-  mainCpuUsPerTrip: fixed(median(runs.map((r) => r.cpuUs))),
-}]));
+const summary = Object.fromEntries(
+  Object.entries(samples).map(([name, runs]) => [
+    name,
+    {
+      wallUsPerTrip: fixed(median(runs.map((r) => r.wallUs))),
+      mainCpuUsPerTrip: fixed(median(runs.map((r) => r.cpuUs))),
+    },
+  ]),
+);
 console.log(JSON.stringify({ rounds, trips, summary, samples }, null, 2));

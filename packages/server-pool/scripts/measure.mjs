@@ -53,9 +53,11 @@ async function stopServer({ child }) {
 
 /** Runs fib-perf1/2 with --json and returns its summary. */
 async function perf(tool, port, args) {
-  const child = spawn(process.execPath, [
-    `${root}packages/perf/dist/${tool}.js`, '--port', String(port), '--json', '--quiet', ...args,
-  ], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(
+    process.execPath,
+    [`${root}packages/perf/dist/${tool}.js`, '--port', String(port), '--json', '--quiet', ...args],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (s) => (out += s));
   await once(child, 'exit');
@@ -87,7 +89,9 @@ async function contended(port) {
 }
 
 async function fib27(port) {
-  return rate(await perf('perf2', port, ['--n', '27', '--connections', '4', '--duration', String(seconds), '--warmup', WARMUP]));
+  return rate(
+    await perf('perf2', port, ['--n', '27', '--connections', '4', '--duration', String(seconds), '--warmup', WARMUP]),
+  );
 }
 
 /**
@@ -140,7 +144,9 @@ async function memoryPerConnection({ child, port }) {
 const loadBefore = loadavg()[0];
 const names = Object.keys(SERVERS);
 const servers = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await startServer(name)])));
-const samples = Object.fromEntries(names.map((name) => [name, { depth1: [], depth1CpuMicros: [], contended: [], fib27x4: [] }]));
+const samples = Object.fromEntries(
+  names.map((name) => [name, { depth1: [], depth1CpuMicros: [], contended: [], fib27x4: [] }]),
+);
 const ceiling = [];
 try {
   for (let round = 0; round < rounds; round++) {
@@ -169,11 +175,16 @@ try {
 } finally {
   await stopServer(fresh);
 }
-const medians = Object.fromEntries(names.map((name) => [name, {
-  depth1: median(samples[name].depth1),
-  contended: median(samples[name].contended),
-  fib27x4: median(samples[name].fib27x4),
-}]));
+const medians = Object.fromEntries(
+  names.map((name) => [
+    name,
+    {
+      depth1: median(samples[name].depth1),
+      contended: median(samples[name].contended),
+      fib27x4: median(samples[name].fib27x4),
+    },
+  ]),
+);
 // Each round measures every server within seconds of the others, so the ratio
 // of two servers is taken round by round and its median reported: the
 // machine's drift between rounds cancels out.

@@ -3,7 +3,7 @@ import { enactWorkerFault, fib } from '@fib/core';
 import type { PoolTask } from './lib/task.js';
 
 if (isMainThread) {
-  throw new Error('@fib/server-pool: dist/worker.js is the entry of the pool\'s threads; it runs only inside one');
+  throw new Error("@fib/server-pool: dist/worker.js is the entry of the pool's threads; it runs only inside one");
 }
 
 /** Piscina calls the default export for each task. */

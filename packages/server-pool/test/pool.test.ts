@@ -25,7 +25,10 @@ test('pipelined requests of one connection run on several threads and are answer
   const ns = Array.from({ length: 60 }, (_, i) => (i % 3 === 0 ? 24 + (i % 4) : i % 11));
   const client = await RawClient.connect(server.port);
   await client.write(ns.map((n) => `${n}\n`).join(''));
-  t.deepEqual(await client.lines(ns.length), ns.map((n) => String(fib(n))));
+  t.deepEqual(
+    await client.lines(ns.length),
+    ns.map((n) => String(fib(n))),
+  );
   client.end();
 });
 
@@ -39,7 +42,11 @@ test.serial('a connection that goes away cancels its queued jobs', async (t) => 
     const jobs = Array.from({ length: 40 }, () => session.compute(30));
     session.close();
     const settled = await Promise.allSettled(jobs);
-    t.deepEqual(settled.map((s) => s.status), jobs.map(() => 'rejected'), 'every job of the closed connection was dropped');
+    t.deepEqual(
+      settled.map((s) => s.status),
+      jobs.map(() => 'rejected'),
+      'every job of the closed connection was dropped',
+    );
     t.true(settled.every((s) => s.status === 'rejected' && (s.reason as Error).name === 'AbortError'));
     // The thread that held the running job was ended with it and replaced.
     const next = engine.open!(new Socket());

@@ -1,4 +1,9 @@
 import test from 'ava';
 import { conformance } from '@fib/testkit';
 
-conformance(test, { pkg: '@fib/server-process-pool', bin: 'fib-server-process-pool', args: ['--workers', '2'], usesWorkers: true });
+conformance(test, {
+  pkg: '@fib/server-process-pool',
+  bin: 'fib-server-process-pool',
+  args: ['--workers', '2'],
+  usesWorkers: true,
+});

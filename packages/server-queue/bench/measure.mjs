@@ -25,7 +25,10 @@ const WORKERS = { 'process-pool': ['--workers', '2'], queue: ['--workers', '2'] 
 
 const startStrategy = (name) => startServer(bin(`@fib/server-${name}`, `fib-server-${name}`), WORKERS[name] ?? []);
 function perf2(port, args) {
-  const run = spawnSync(process.execPath, [PERF2, '--port', String(port), '--json', '--quiet', ...args], { encoding: 'utf8', timeout: 60_000 });
+  const run = spawnSync(process.execPath, [PERF2, '--port', String(port), '--json', '--quiet', ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   try {
     return JSON.parse(run.stdout).rate.mean;
   } catch {
@@ -39,7 +42,11 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const name of strategies) {
     const { port } = servers[name];
     samples[name].alone.push(perf2(port, ['--duration', String(SECONDS), '--warmup', '0.5']));
-    const bg = spawn(process.execPath, [PERF1, '--port', String(port), '--n', '30', '--duration', String(SECONDS + 2), '--quiet', '--json'], { stdio: 'ignore' });
+    const bg = spawn(
+      process.execPath,
+      [PERF1, '--port', String(port), '--n', '30', '--duration', String(SECONDS + 2), '--quiet', '--json'],
+      { stdio: 'ignore' },
+    );
     await new Promise((res) => setTimeout(res, 300));
     samples[name].convoy.push(perf2(port, ['--duration', String(SECONDS)]));
     bg.kill('SIGINT');

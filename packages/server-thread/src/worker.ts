@@ -3,7 +3,7 @@ import { enactWorkerFault, fib } from '@fib/core';
 import { MARK, isJob, type AnswerMessage } from './lib/messages.js';
 
 if (isMainThread || parentPort === null) {
-  throw new Error('@fib/server-thread: dist/worker.js is the entry of a connection\'s thread; it runs only inside one');
+  throw new Error("@fib/server-thread: dist/worker.js is the entry of a connection's thread; it runs only inside one");
 }
 const port = parentPort;
 

@@ -30,10 +30,13 @@ test('each connection gets a thread of its own, ended when it closes', async (t)
   const withWarm = threadCount(server.pid);
   warm.end();
   await warm.closed;
-  t.true(await eventually(() => threadCount(server.pid) < withWarm), 'the warm-up connection\'s thread ended');
+  t.true(await eventually(() => threadCount(server.pid) < withWarm), "the warm-up connection's thread ended");
   const before = threadCount(server.pid);
   const clients = await Promise.all(Array.from({ length: 10 }, () => RawClient.connect(server.port)));
-  t.deepEqual(await Promise.all(clients.map((c, i) => c.ask(String(i)))), clients.map((_, i) => String(fib(i))));
+  t.deepEqual(
+    await Promise.all(clients.map((c, i) => c.ask(String(i)))),
+    clients.map((_, i) => String(fib(i))),
+  );
   t.true(threadCount(server.pid) >= before + 10, 'ten connections, ten more threads');
   for (const client of clients) client.end();
   t.true(await eventually(() => threadCount(server.pid) <= before), 'their threads ended with them');
@@ -50,11 +53,16 @@ test('connections pipelining heavy and light requests each get their answers in 
   const server = await startThread();
   const ns = Array.from({ length: 30 }, (_, i) => (i % 5 === 0 ? 25 : i % 13));
   const clients = await Promise.all([1, 2, 3].map(() => RawClient.connect(server.port)));
-  const answers = await Promise.all(clients.map(async (client) => {
-    await client.write(ns.map((n) => `${n}\n`).join(''));
-    return client.lines(ns.length);
-  }));
-  t.deepEqual(answers, clients.map(() => ns.map((n) => String(fib(n)))));
+  const answers = await Promise.all(
+    clients.map(async (client) => {
+      await client.write(ns.map((n) => `${n}\n`).join(''));
+      return client.lines(ns.length);
+    }),
+  );
+  t.deepEqual(
+    answers,
+    clients.map(() => ns.map((n) => String(fib(n)))),
+  );
   for (const client of clients) client.end();
 });
 
@@ -67,7 +75,10 @@ test.serial('no thread is left after close, even with connections still open', a
   const before = threadCount();
   const server = await start({ port: 0 });
   const clients = await Promise.all(Array.from({ length: 5 }, () => FibClient.connect({ port: server.address.port })));
-  t.deepEqual(await Promise.all(clients.map((c) => c.fib(22))), clients.map(() => fib(22)));
+  t.deepEqual(
+    await Promise.all(clients.map((c) => c.fib(22))),
+    clients.map(() => fib(22)),
+  );
   t.true(threadCount() >= before + 5);
   await server.close();
   t.true(threadCount() <= before, `${threadCount()} threads after close, ${before} before start`);

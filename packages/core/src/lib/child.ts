@@ -49,7 +49,9 @@ export interface ChildProcessOptions {
  */
 export function setUpChildProcess(entry: string, expected = true, options: ChildProcessOptions = {}): void {
   if (typeof process.send !== 'function' || !expected) {
-    process.stderr.write(`${entry}: this file is a worker process entry; a fib server starts it over IPC, not by hand\n`);
+    process.stderr.write(
+      `${entry}: this file is a worker process entry; a fib server starts it over IPC, not by hand\n`,
+    );
     process.exit(EXIT_WRONG_CONTEXT);
   }
   process.on('disconnect', () => process.exit(0));

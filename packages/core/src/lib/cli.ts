@@ -54,9 +54,8 @@ export async function runCli(
   try {
     server = await program.start(options);
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
-      ? 'address already in use'
-      : (error as Error).message;
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'address already in use' : (error as Error).message;
     process.stderr.write(`${bin}: cannot listen on ${formatHost(options.host)}:${options.port}: ${reason}\n`);
     process.exit(1);
   }

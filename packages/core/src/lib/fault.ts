@@ -33,7 +33,9 @@ export function workerFaultPlan(env: NodeJS.ProcessEnv = process.env): WorkerFau
   if (spec === undefined || spec === '') return null;
   const match = /^(exit|throw|oom):(\d+)(?::(\d+))?$/.exec(spec);
   if (match === null) {
-    throw new Error(`${WORKER_FAULT_ENV} must be KIND:N[:COUNT] with KIND one of ${WORKER_FAULT_KINDS.join(', ')} (got ${JSON.stringify(spec)})`);
+    throw new Error(
+      `${WORKER_FAULT_ENV} must be KIND:N[:COUNT] with KIND one of ${WORKER_FAULT_KINDS.join(', ')} (got ${JSON.stringify(spec)})`,
+    );
   }
   const kind = match[1] as WorkerFault;
   const target = Number(match[2]);

@@ -42,40 +42,77 @@ const MAX_SECONDS = 2_000_000;
 
 export const OPTION_SPECS: { readonly [K in OptionName]: OptionSpec } = {
   host: { flag: '--host', kind: 'string', help: 'address to bind (:: for all)', fallback: () => DEFAULT_HOST },
-  port: { flag: '--port', kind: 'integer', min: 0, max: 65535, help: 'port to listen on; 0 picks a free one', fallback: () => DEFAULT_PORT },
-  workers: {
-    flag: '--workers', kind: 'integer', min: 1, max: 1024,
-    help: 'threads or processes in the pool', fallback: () => availableParallelism(),
+  port: {
+    flag: '--port',
+    kind: 'integer',
+    min: 0,
+    max: 65535,
+    help: 'port to listen on; 0 picks a free one',
+    fallback: () => DEFAULT_PORT,
   },
-  maxN: { flag: '--max-n', kind: 'integer', min: 0, max: MAX_N_LIMIT, help: 'largest n served', fallback: () => DEFAULT_MAX_N },
+  workers: {
+    flag: '--workers',
+    kind: 'integer',
+    min: 1,
+    max: 1024,
+    help: 'threads or processes in the pool',
+    fallback: () => availableParallelism(),
+  },
+  maxN: {
+    flag: '--max-n',
+    kind: 'integer',
+    min: 0,
+    max: MAX_N_LIMIT,
+    help: 'largest n served',
+    fallback: () => DEFAULT_MAX_N,
+  },
   maxLine: {
     // "78\n" is the shortest line that must fit.
-    flag: '--max-line', kind: 'integer', min: 3, max: 1 << 20,
-    help: 'bytes allowed in one request line', fallback: () => DEFAULT_MAX_LINE,
+    flag: '--max-line',
+    kind: 'integer',
+    min: 3,
+    max: 1 << 20,
+    help: 'bytes allowed in one request line',
+    fallback: () => DEFAULT_MAX_LINE,
   },
   maxPipeline: {
-    flag: '--max-pipeline', kind: 'integer', min: 1, max: 1 << 20,
+    flag: '--max-pipeline',
+    kind: 'integer',
+    min: 1,
+    max: 1 << 20,
     help: 'requests one connection may have pending before the server stops reading it',
     // Deep enough for any benchmark's pipelining, small enough to bound one connection's memory.
     fallback: () => 1024,
   },
   maxQueue: {
-    flag: '--max-queue', kind: 'integer', min: 1, max: 1 << 30,
+    flag: '--max-queue',
+    kind: 'integer',
+    min: 1,
+    max: 1 << 30,
     help: 'pending compute jobs server-wide; beyond it requests get ERR busy',
     fallback: () => 10_000,
   },
   maxConnections: {
-    flag: '--max-connections', kind: 'integer', min: 1, max: 1 << 20,
+    flag: '--max-connections',
+    kind: 'integer',
+    min: 1,
+    max: 1 << 20,
     help: 'open connections; beyond it a new one gets ERR busy and is closed',
     fallback: () => 10_000,
   },
   idleTimeout: {
-    flag: '--idle-timeout', kind: 'seconds', min: 0, max: MAX_SECONDS,
+    flag: '--idle-timeout',
+    kind: 'seconds',
+    min: 0,
+    max: MAX_SECONDS,
     help: 'seconds without a byte before a connection is closed; 0 disables',
     fallback: () => 300,
   },
   shutdownTimeout: {
-    flag: '--shutdown-timeout', kind: 'seconds', min: 0, max: MAX_SECONDS,
+    flag: '--shutdown-timeout',
+    kind: 'seconds',
+    min: 0,
+    max: MAX_SECONDS,
     help: 'seconds a graceful shutdown waits for in-flight work',
     fallback: () => 10,
   },
@@ -120,7 +157,7 @@ function resolve(given: ReadonlyMap<OptionName, unknown>, policy: OptionPolicy, 
   }
   const resolved: Record<string, string | number> = {};
   for (const name of OPTION_NAMES) {
-    const value = given.has(name) ? given.get(name) : policy.defaults?.[name] ?? OPTION_SPECS[name].fallback();
+    const value = given.has(name) ? given.get(name) : (policy.defaults?.[name] ?? OPTION_SPECS[name].fallback());
     resolved[name] = checkValue(name, value, label);
   }
   return resolved as unknown as ServerOptions;
@@ -169,7 +206,9 @@ export function parseArgs(argv: readonly string[], policy: OptionPolicy): Parsed
     const flag = eq === -1 ? arg : arg.slice(0, eq);
     const name = BY_FLAG.get(flag);
     if (!arg.startsWith('--') || name === undefined) {
-      throw new OptionError(arg.startsWith('-') ? `unknown option ${flag}` : `unexpected argument ${JSON.stringify(arg)}`);
+      throw new OptionError(
+        arg.startsWith('-') ? `unknown option ${flag}` : `unexpected argument ${JSON.stringify(arg)}`,
+      );
     }
     if (given.has(name)) throw new OptionError(`${flag} given twice`);
     let raw: string | undefined = eq === -1 ? argv[++i] : arg.slice(eq + 1);
@@ -188,7 +227,9 @@ export function usage(bin: string, description: string, policy: OptionPolicy): s
     if (name === 'workers' && !policy.usesWorkers) continue;
     const spec = OPTION_SPECS[name];
     const fallback = policy.defaults?.[name] ?? (name === 'workers' ? 'cores' : spec.fallback());
-    lines.push(`  ${`${spec.flag} <${spec.kind === 'string' ? 'addr' : spec.kind === 'seconds' ? 's' : 'n'}>`.padEnd(26)}${spec.help} (default ${fallback})`);
+    lines.push(
+      `  ${`${spec.flag} <${spec.kind === 'string' ? 'addr' : spec.kind === 'seconds' ? 's' : 'n'}>`.padEnd(26)}${spec.help} (default ${fallback})`,
+    );
   }
   lines.push(`  ${'--help'.padEnd(26)}show this help`, `  ${'--version'.padEnd(26)}show the version`);
   return lines.join('\n');

@@ -122,13 +122,15 @@ async function listen(engine: Engine, options: ServerOptions): Promise<RunningSe
     }
     for (const connection of served) connection.drain();
     engine.drain?.();
-    const drained = sockets.size === 0 || await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), options.shutdownTimeout * 1000);
-      allGone = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-    });
+    const drained =
+      sockets.size === 0 ||
+      (await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), options.shutdownTimeout * 1000);
+        allGone = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+      }));
     for (const socket of sockets) socket.destroy();
     await engine.close();
     if (!drained) throw new ShutdownTimeoutError(options.shutdownTimeout);

@@ -20,7 +20,8 @@ export const PERF1: Tool = {
   name: 'fib-perf1',
   defaultN: 30,
   progress: 'answer',
-  about: 'Latency of slow requests: sends `n\\n` (default fib(30)), prints the seconds each\n' +
+  about:
+    'Latency of slow requests: sends `n\\n` (default fib(30)), prints the seconds each\n' +
     'answer took, one line per answer, then a summary of the latency distribution.',
 };
 
@@ -28,7 +29,8 @@ export const PERF2: Tool = {
   name: 'fib-perf2',
   defaultN: 1,
   progress: 'second',
-  about: 'Throughput of fast requests: sends `n\\n` (default fib(1)) as fast as the server\n' +
+  about:
+    'Throughput of fast requests: sends `n\\n` (default fib(1)) as fast as the server\n' +
     'answers, prints `N reqs/sec` once a second, then a summary.',
 };
 
@@ -83,7 +85,16 @@ const FLAGS = {
   version: { type: 'boolean' },
 } as const;
 
-const NUMERIC_FLAGS = ['port', 'n', 'connections', 'pipeline', 'duration', 'requests', 'rate', 'warmup'] as const satisfies readonly NumericOption[];
+const NUMERIC_FLAGS = [
+  'port',
+  'n',
+  'connections',
+  'pipeline',
+  'duration',
+  'requests',
+  'rate',
+  'warmup',
+] as const satisfies readonly NumericOption[];
 
 /** Accepts what a person types for a count or a number of seconds: 10, 0.5, 1e6. */
 const NUMBER_TEXT = /^\d+(\.\d+)?(e\d+)?$/i;
@@ -185,7 +196,9 @@ export async function main(tool: Tool, argv: string[] = process.argv.slice(2)): 
   if (!quiet) {
     options.onProblem = (message) => problems.line(`${tool.name}: ${message}`);
     if (tool.progress === 'answer') options.onAnswer = (micros) => progress.line((micros / 1e6).toFixed(6));
-    else options.onTick = (tick) => progress.line(`${tick.rate} reqs/sec${tick.failed > 0 ? ` (${tick.failed} failed)` : ''}`);
+    else
+      options.onTick = (tick) =>
+        progress.line(`${tick.rate} reqs/sec${tick.failed > 0 ? ` (${tick.failed} failed)` : ''}`);
   }
 
   let result: LoadResult;
@@ -208,9 +221,12 @@ export async function main(tool: Tool, argv: string[] = process.argv.slice(2)): 
   if (ok > 0 && wrong === 0 && malformed === 0) return EXIT_OK;
   // Without --quiet the reason why no connection opened is already on stderr.
   if (result.stopReason === 'connect-failed' && !quiet) return EXIT_FAILED;
-  const why = result.stopReason === 'connect-failed' ? (result.problems[0] ?? 'no connection could be opened')
-    : ok === 0 ? `no correct answer${result.problems[0] ? ` (${result.problems[0]})` : ''}`
-      : `${wrong + malformed} wrong or malformed answers`;
+  const why =
+    result.stopReason === 'connect-failed'
+      ? (result.problems[0] ?? 'no connection could be opened')
+      : ok === 0
+        ? `no correct answer${result.problems[0] ? ` (${result.problems[0]})` : ''}`
+        : `${wrong + malformed} wrong or malformed answers`;
   process.stderr.write(`${tool.name}: ${why}\n`);
   return EXIT_FAILED;
 }

@@ -226,7 +226,8 @@ export class Connection {
       if (digit >= 0 && digit <= 9) {
         value = value * 10 + digit;
         digits++;
-      } else if (digit === NEWLINE - ZERO && digits !== 0) { // a plain number: the hot path
+      } else if (digit === NEWLINE - ZERO && digits !== 0) {
+        // a plain number: the hot path
         this.#settleNumber(value, digits, now);
         value = 0;
         digits = 0;
@@ -346,9 +347,12 @@ export class Connection {
     if (!this.#alive) return;
     const code = (error as NodeJS.ErrnoException | undefined)?.code;
     // A write into a connection the server already reset fails with EPIPE.
-    const reason = code === 'ECONNRESET' || code === 'EPIPE' ? 'reset by the server'
-      : error ? `lost: ${error.message}`
-        : 'closed by the server';
+    const reason =
+      code === 'ECONNRESET' || code === 'EPIPE'
+        ? 'reset by the server'
+        : error
+          ? `lost: ${error.message}`
+          : 'closed by the server';
     this.#lose(`connection ${reason}`, `dropped:${code ?? 'closed'}`);
   }
 

@@ -109,7 +109,10 @@ class Run implements RunContext {
         } else {
           this.#connectFailures++;
           const { code, message } = outcome.reason as NodeJS.ErrnoException;
-          this.problem(`connect:${code ?? message}`, `cannot connect to ${host}:${port}: ${describeError(outcome.reason)}`);
+          this.problem(
+            `connect:${code ?? message}`,
+            `cannot connect to ${host}:${port}: ${describeError(outcome.reason)}`,
+          );
         }
       });
       if (this.#connections.length === 0) return this.#finish('connect-failed');
@@ -158,8 +161,11 @@ class Run implements RunContext {
     // Latency from the intended send times already shows it; this says why.
     behind = Math.min(behind, this.#budget);
     if (behind > Math.max(this.options.connections, this.measured.ok / 100)) {
-      this.problem('behind', `fell behind the --rate schedule: ${behind} requests were due but not sent ` +
-        '(the pipeline was full: raise --pipeline, or the server is saturated)');
+      this.problem(
+        'behind',
+        `fell behind the --rate schedule: ${behind} requests were due but not sent ` +
+          '(the pipeline was full: raise --pipeline, or the server is saturated)',
+      );
     }
     void Promise.all(this.#connections.map((c) => c.close(CLOSE_GRACE_MS))).then(this.#stopped);
   }
@@ -297,9 +303,10 @@ class Run implements RunContext {
         failed: this.#connectFailures,
         dropped: this.#dropped,
       },
-      problems: this.#problemsOverflow > 0
-        ? [...this.#problems, `(${this.#problemsOverflow} more kinds of problems not listed)`]
-        : [...this.#problems],
+      problems:
+        this.#problemsOverflow > 0
+          ? [...this.#problems, `(${this.#problemsOverflow} more kinds of problems not listed)`]
+          : [...this.#problems],
     });
   }
 }

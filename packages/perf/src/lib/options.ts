@@ -114,8 +114,7 @@ export function resolveOptions(options: LoadOptions, defaults: { n?: number } = 
   if (options === null || typeof options !== 'object') {
     throw new TypeError('options must be an object');
   }
-  const own = (key: keyof LoadOptions): unknown =>
-    Object.prototype.hasOwnProperty.call(options, key) ? options[key] : undefined;
+  const own = (key: keyof LoadOptions): unknown => (Object.hasOwn(options, key) ? options[key] : undefined);
   const numeric = (key: NumericOption, fallback: number | null): number | null => {
     const value = own(key);
     return value === undefined ? fallback : checkNumeric(key, value, `options.${key}`);

@@ -5,7 +5,10 @@ export class Counters {
   /** Correct answers. */
   ok = 0;
   /** `ERR <code>` answers by code. */
-  readonly err: Record<ErrorCode, number> = Object.fromEntries(ERROR_CODES.map((code) => [code, 0])) as Record<ErrorCode, number>;
+  readonly err: Record<ErrorCode, number> = Object.fromEntries(ERROR_CODES.map((code) => [code, 0])) as Record<
+    ErrorCode,
+    number
+  >;
   /** Numbers that are not fib(n). */
   wrong = 0;
   /** Lines that are neither a number nor a known `ERR` line, and answers nobody asked for. */

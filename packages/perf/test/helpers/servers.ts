@@ -40,7 +40,10 @@ export interface TestServer {
 export const correct: Handler = ({ n }) => `${naiveFib(n)}\n`;
 
 /** A line server that hands every request to `handler`; answers of one read go out in one write. */
-export async function startServer(handler: Handler = correct, onConnect?: (socket: Socket) => void): Promise<TestServer> {
+export async function startServer(
+  handler: Handler = correct,
+  onConnect?: (socket: Socket) => void,
+): Promise<TestServer> {
   const sockets = new Set<Socket>();
   const state: TestServer = {
     port: 0,
@@ -99,7 +102,10 @@ export async function freePort(): Promise<number> {
  * pending (or `flushAfterMs` passed), then answers them all; it records the
  * most requests a connection ever had pending.
  */
-export async function startHoldingServer(depth: number, flushAfterMs = 50): Promise<TestServer & { maxPending: number }> {
+export async function startHoldingServer(
+  depth: number,
+  flushAfterMs = 50,
+): Promise<TestServer & { maxPending: number }> {
   const pending = new Map<Socket, number[]>();
   const timers = new Map<Socket, NodeJS.Timeout>();
   const flush = (socket: Socket) => {
@@ -115,7 +121,11 @@ export async function startHoldingServer(depth: number, flushAfterMs = 50): Prom
     ns.push(n);
     holding.maxPending = Math.max(holding.maxPending, ns.length);
     if (ns.length >= depth) flush(socket);
-    else if (!timers.has(socket)) timers.set(socket, setTimeout(() => flush(socket), flushAfterMs));
+    else if (!timers.has(socket))
+      timers.set(
+        socket,
+        setTimeout(() => flush(socket), flushAfterMs),
+      );
     return null;
   });
   const holding = Object.assign(server, { maxPending: 0 });

@@ -14,7 +14,6 @@ interface Waiter {
   reject(error: Error): void;
 }
 
-
 /**
  * A promise client. Calls may overlap: each `fib()` writes its request at
  * once (pipelining) and answers are matched to calls in order, as the
@@ -46,12 +45,13 @@ export class FibClient {
     const { host = DEFAULT_HOST, port = DEFAULT_PORT, connectTimeout = 10_000 } = options;
     return new Promise((resolve, reject) => {
       const socket = netConnect({ host, port });
-      const timer = connectTimeout > 0
-        ? setTimeout(() => {
-          socket.destroy();
-          reject(new Error(`timed out connecting to ${host}:${port}`));
-        }, connectTimeout)
-        : undefined;
+      const timer =
+        connectTimeout > 0
+          ? setTimeout(() => {
+              socket.destroy();
+              reject(new Error(`timed out connecting to ${host}:${port}`));
+            }, connectTimeout)
+          : undefined;
       socket.once('error', (error) => {
         clearTimeout(timer);
         reject(error);
@@ -133,4 +133,3 @@ export class FibClient {
     for (const waiter of waiting) waiter.reject(error);
   }
 }
-

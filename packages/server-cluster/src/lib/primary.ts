@@ -62,7 +62,12 @@ export async function startCluster(options: ServerOptions): Promise<RunningServe
   // without a single connection to serve would be useless.
   const shares = split(options.maxConnections, Math.min(options.workers, options.maxConnections));
   const slots: Slot[] = shares.map((maxConnections) => ({
-    maxConnections, worker: null, listening: false, startedAt: 0, restartDelay: 0, restartTimer: null,
+    maxConnections,
+    worker: null,
+    listening: false,
+    startedAt: 0,
+    restartDelay: 0,
+    restartTimer: null,
   }));
   let address: { host: string; port: number } | null = null;
   let closing: Promise<void> | null = null;
@@ -88,13 +93,18 @@ export async function startCluster(options: ServerOptions): Promise<RunningServe
     worker.on('message', (message: unknown) => {
       if (!isToPrimary(message)) return;
       if (message.type === 'failed') {
-        const error = Object.assign(new Error(message.message), message.code === undefined ? {} : { code: message.code });
+        const error = Object.assign(
+          new Error(message.message),
+          message.code === undefined ? {} : { code: message.code },
+        );
         if (startup !== null) startup.reject(error);
         else console.error(`fib-server-cluster: worker ${worker.process.pid} cannot listen: ${message.message}`);
         return;
       }
       if (address !== null && message.port !== address.port) {
-        console.error(`fib-server-cluster: worker ${worker.process.pid} got port ${message.port}, not ${address.port}; replacing it`);
+        console.error(
+          `fib-server-cluster: worker ${worker.process.pid} got port ${message.port}, not ${address.port}; replacing it`,
+        );
         worker.kill('SIGTERM');
         return;
       }
@@ -116,10 +126,13 @@ export async function startCluster(options: ServerOptions): Promise<RunningServe
         return;
       }
       const uptime = Date.now() - slot.startedAt;
-      slot.restartDelay = uptime >= MIN_UPTIME_MS
-        ? 0
-        : Math.min(MAX_RESTART_DELAY_MS, Math.max(FIRST_RESTART_DELAY_MS, slot.restartDelay * 2));
-      console.error(`fib-server-cluster: worker ${worker.process.pid} died (${signal ?? `code ${code}`}); replacing it`);
+      slot.restartDelay =
+        uptime >= MIN_UPTIME_MS
+          ? 0
+          : Math.min(MAX_RESTART_DELAY_MS, Math.max(FIRST_RESTART_DELAY_MS, slot.restartDelay * 2));
+      console.error(
+        `fib-server-cluster: worker ${worker.process.pid} died (${signal ?? `code ${code}`}); replacing it`,
+      );
       slot.restartTimer = setTimeout(() => spawn(slot), slot.restartDelay);
     });
   };
@@ -142,9 +155,12 @@ export async function startCluster(options: ServerOptions): Promise<RunningServe
         worker.process.kill('SIGTERM');
       }
     }
-    const timer = setTimeout(() => {
-      for (const slot of slots) slot.worker?.process.kill('SIGKILL');
-    }, options.shutdownTimeout * 1000 + KILL_GRACE_MS);
+    const timer = setTimeout(
+      () => {
+        for (const slot of slots) slot.worker?.process.kill('SIGKILL');
+      },
+      options.shutdownTimeout * 1000 + KILL_GRACE_MS,
+    );
     const clean = await Promise.all(exits);
     clearTimeout(timer);
     return clean.every(Boolean);

@@ -125,7 +125,9 @@ class PoolSession implements Session {
       // most 78 deep), so a rejection that is not our abort means the thread
       // died: piscina has already replaced it.
       if (this.#cancellation.aborted) throw error;
-      console.error(`fib-server-pool: a pool thread died (${(error as Error).message}); piscina replaces it and its request is retried once`);
+      console.error(
+        `fib-server-pool: a pool thread died (${(error as Error).message}); piscina replaces it and its request is retried once`,
+      );
       throw new WorkerDiedError('the pool thread computing this request died', { cause: error });
     });
   }

@@ -51,7 +51,9 @@ class WorkerProcess {
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     this.whenReady = new Promise<void>((resolve, reject) => {
       this.markReady = resolve;
-      child.once('exit', (code, signal) => reject(new Error(`worker ${child.pid} exited (${signal ?? code}) before it was ready`)));
+      child.once('exit', (code, signal) =>
+        reject(new Error(`worker ${child.pid} exited (${signal ?? code}) before it was ready`)),
+      );
     });
     // Rejected once the server runs; only start() awaits it.
     this.whenReady.catch(() => {});
@@ -97,7 +99,10 @@ class QueueEngine implements Engine {
       await Promise.race([
         Promise.all(workers.map((worker) => worker.whenReady)),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`the queue workers were not ready within ${STARTUP_TIMEOUT_MS} ms`)), STARTUP_TIMEOUT_MS);
+          timer = setTimeout(
+            () => reject(new Error(`the queue workers were not ready within ${STARTUP_TIMEOUT_MS} ms`)),
+            STARTUP_TIMEOUT_MS,
+          );
         }),
       ]);
     } catch (error) {
@@ -253,16 +258,18 @@ class QueueEngine implements Engine {
   async #terminate(): Promise<void> {
     if (this.#respawnTimer !== null) clearTimeout(this.#respawnTimer);
     for (const job of this.#queue.removeAll()) job.reject(new EngineClosedError());
-    await Promise.all([...this.#workers].map(async (worker) => {
-      const { child } = worker;
-      child.kill('SIGTERM');
-      const escalate = setTimeout(() => {
-        console.error(`${LOG}: worker ${child.pid} ignored SIGTERM for ${TERM_GRACE_MS} ms; SIGKILL`);
-        child.kill('SIGKILL');
-      }, TERM_GRACE_MS);
-      const gaveUp = new Promise<void>((resolve) => setTimeout(resolve, TERM_GRACE_MS + KILLED_EXIT_WAIT_MS).unref());
-      await Promise.race([worker.exited, gaveUp]);
-      clearTimeout(escalate);
-    }));
+    await Promise.all(
+      [...this.#workers].map(async (worker) => {
+        const { child } = worker;
+        child.kill('SIGTERM');
+        const escalate = setTimeout(() => {
+          console.error(`${LOG}: worker ${child.pid} ignored SIGTERM for ${TERM_GRACE_MS} ms; SIGKILL`);
+          child.kill('SIGKILL');
+        }, TERM_GRACE_MS);
+        const gaveUp = new Promise<void>((resolve) => setTimeout(resolve, TERM_GRACE_MS + KILLED_EXIT_WAIT_MS).unref());
+        await Promise.race([worker.exited, gaveUp]);
+        clearTimeout(escalate);
+      }),
+    );
   }
 }

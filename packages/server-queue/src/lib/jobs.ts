@@ -16,7 +16,10 @@ export class Job {
   readonly reject: (error: unknown) => void;
   readonly promise: Promise<number>;
 
-  constructor(readonly n: number, readonly owner: Owner) {
+  constructor(
+    readonly n: number,
+    readonly owner: Owner,
+  ) {
     let resolve!: (value: number) => void;
     let reject!: (error: unknown) => void;
     this.promise = new Promise<number>((res, rej) => {

@@ -92,9 +92,8 @@ class ThreadSession implements Session {
   }
 
   #post(worker: Worker, job: Job): void {
-    const message: JobMessage = job.fault === undefined
-      ? { mark: MARK, n: job.n }
-      : { mark: MARK, n: job.n, fault: job.fault };
+    const message: JobMessage =
+      job.fault === undefined ? { mark: MARK, n: job.n } : { mark: MARK, n: job.n, fault: job.fault };
     worker.postMessage(message);
   }
 
@@ -127,7 +126,9 @@ class ThreadSession implements Session {
   #died(code: number, failure: unknown): void {
     this.#worker = null;
     const reason = failure instanceof Error ? failure.message : `exit code ${code}`;
-    console.error(`fib-server-thread: a connection's thread died (${reason}); it is replaced and its request retried once`);
+    console.error(
+      `fib-server-thread: a connection's thread died (${reason}); it is replaced and its request retried once`,
+    );
     const [held, ...waiting] = this.#jobs;
     this.#jobs = waiting;
     if (waiting.length > 0) {

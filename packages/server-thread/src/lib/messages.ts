@@ -21,11 +21,19 @@ export interface AnswerMessage {
 }
 
 export function isJob(message: unknown): message is JobMessage {
-  return typeof message === 'object' && message !== null && (message as JobMessage).mark === MARK
-    && typeof (message as JobMessage).n === 'number';
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    (message as JobMessage).mark === MARK &&
+    typeof (message as JobMessage).n === 'number'
+  );
 }
 
 export function isAnswer(message: unknown): message is AnswerMessage {
-  return typeof message === 'object' && message !== null && (message as AnswerMessage).mark === MARK
-    && typeof (message as AnswerMessage).value === 'number';
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    (message as AnswerMessage).mark === MARK &&
+    typeof (message as AnswerMessage).value === 'number'
+  );
 }

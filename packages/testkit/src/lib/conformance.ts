@@ -17,7 +17,9 @@ export interface ConformanceConfig {
 }
 
 interface StartApi {
-  start(options?: Record<string, unknown>): Promise<{ address: { host: string; port: number }; close(): Promise<void> }>;
+  start(
+    options?: Record<string, unknown>,
+  ): Promise<{ address: { host: string; port: number }; close(): Promise<void> }>;
 }
 
 const answer = (n: number) => String(fib(n));
@@ -91,7 +93,12 @@ export function conformance(test: TestFn, config: ConformanceConfig): void {
     const server = await start(['--max-n', '20']);
     const client = await RawClient.connect(server.port);
     await client.write('20\n21\n78\n3\n');
-    t.deepEqual(await client.lines(4), [answer(20), 'ERR out_of_range n must be at most 20', 'ERR out_of_range n must be at most 20', '2']);
+    t.deepEqual(await client.lines(4), [
+      answer(20),
+      'ERR out_of_range n must be at most 20',
+      'ERR out_of_range n must be at most 20',
+      '2',
+    ]);
     client.end();
   });
 
@@ -180,12 +187,17 @@ export function conformance(test: TestFn, config: ConformanceConfig): void {
     const count = 300;
     const clients = await Promise.all(Array.from({ length: count }, () => FibClient.connect({ port: shared.port })));
     // Each client leaves once answered, so that the sequential strategy gets to the next one.
-    const results = await Promise.all(clients.map(async (client, i) => {
-      const values = await Promise.all([client.fib(i % 20), client.fib(1)]);
-      await client.close();
-      return values;
-    }));
-    t.deepEqual(results, clients.map((_, i) => [fib(i % 20), 1]));
+    const results = await Promise.all(
+      clients.map(async (client, i) => {
+        const values = await Promise.all([client.fib(i % 20), client.fib(1)]);
+        await client.close();
+        return values;
+      }),
+    );
+    t.deepEqual(
+      results,
+      clients.map((_, i) => [fib(i % 20), 1]),
+    );
   });
 
   test('on SIGTERM answers the request in flight, then exits 0 and leaves no process behind', async (t) => {
@@ -249,8 +261,14 @@ export function conformance(test: TestFn, config: ConformanceConfig): void {
   test('library API: rejects wrong options with clear errors', async (t) => {
     const api = (await import(pkg)) as StartApi;
     await t.throwsAsync(api.start({ port: 0, maxN: '30' }), { instanceOf: TypeError, message: /options\.maxN/ });
-    await t.throwsAsync(api.start({ port: 0, maxN: 79 }), { instanceOf: RangeError, message: /options\.maxN must be an integer from 0 to 78/ });
-    await t.throwsAsync(api.start({ port: 0, maxLinez: 5 }), { instanceOf: TypeError, message: /options\.maxLinez is not a known option/ });
+    await t.throwsAsync(api.start({ port: 0, maxN: 79 }), {
+      instanceOf: RangeError,
+      message: /options\.maxN must be an integer from 0 to 78/,
+    });
+    await t.throwsAsync(api.start({ port: 0, maxLinez: 5 }), {
+      instanceOf: TypeError,
+      message: /options\.maxLinez is not a known option/,
+    });
     await t.throwsAsync(api.start({ port: -1 }), { instanceOf: RangeError, message: /options\.port/ });
     if (!usesWorkers) {
       await t.throwsAsync(api.start({ port: 0, workers: 2 }), { message: /options\.workers does not apply/ });

@@ -32,11 +32,13 @@ export class RawClient {
     });
     // A reset is a normal way for a test server to go: it shows as the end of the stream.
     socket.on('error', () => {});
-    this.closed = new Promise((resolve) => socket.once('close', () => {
-      this.#ended = true;
-      this.#wake();
-      resolve();
-    }));
+    this.closed = new Promise((resolve) =>
+      socket.once('close', () => {
+        this.#ended = true;
+        this.#wake();
+        resolve();
+      }),
+    );
   }
 
   static async connect(port: number, host = '127.0.0.1'): Promise<RawClient> {

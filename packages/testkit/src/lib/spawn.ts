@@ -44,7 +44,13 @@ export interface RunOptions {
   readonly detached?: boolean;
 }
 
-export function runBin(pkg: string, bin: string, args: readonly string[], env?: NodeJS.ProcessEnv, options: RunOptions = {}): BinRun {
+export function runBin(
+  pkg: string,
+  bin: string,
+  args: readonly string[],
+  env?: NodeJS.ProcessEnv,
+  options: RunOptions = {},
+): BinRun {
   const child = spawn(process.execPath, [binPath(pkg, bin), ...args], {
     detached: options.detached === true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -55,7 +61,9 @@ export function runBin(pkg: string, bin: string, args: readonly string[], env?: 
   child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
   // 'close', not 'exit': 'exit' can come before the last output has been read from the pipes.
-  const exited = new Promise<Exit>((resolve) => child.once('close', (code: number | null, signal: NodeJS.Signals | null) => resolve({ code, signal })));
+  const exited = new Promise<Exit>((resolve) =>
+    child.once('close', (code: number | null, signal: NodeJS.Signals | null) => resolve({ code, signal })),
+  );
   const waitFor = (pattern: RegExp, stream: 'stdout' | 'stderr' = 'stdout', timeoutMs = READY_TIMEOUT_MS) =>
     new Promise<string>((resolve, reject) => {
       const source = stream === 'stdout' ? child.stdout! : child.stderr!;
@@ -84,7 +92,15 @@ export function runBin(pkg: string, bin: string, args: readonly string[], env?: 
       child.once('close', onExit);
       check();
     });
-  return { child, pid: child.pid!, detached: options.detached === true, stdout: () => out, stderr: () => err, exited, waitFor };
+  return {
+    child,
+    pid: child.pid!,
+    detached: options.detached === true,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitFor,
+  };
 }
 
 /** A server bin, listening. */

@@ -72,8 +72,14 @@ export function workerThreadSuite(test: TestFn, config: WorkerThreadConfig): voi
     // past it before its request went out.
     const server = await start([...config.oneThread, '--idle-timeout', '1']);
     const { client, answers } = await sendWithinIdleWindow(server.port, 1000, '39\n39\n39\n39\n', 4);
-    t.deepEqual(answers, Array.from({ length: 4 }, () => String(fib(39))));
-    const closed = await Promise.race([client.closed.then(() => true), new Promise((r) => setTimeout(r, 15_000, false))]);
+    t.deepEqual(
+      answers,
+      Array.from({ length: 4 }, () => String(fib(39))),
+    );
+    const closed = await Promise.race([
+      client.closed.then(() => true),
+      new Promise((r) => setTimeout(r, 15_000, false)),
+    ]);
     t.true(closed, 'the connection was closed once idle');
   });
 }
