@@ -16,8 +16,7 @@ export function openLineClient({ host, port, timeoutMs }) {
     );
     socket.on('data', (chunk) => {
       buffered += chunk;
-      let newline;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
+      for (let newline = buffered.indexOf('\n'); newline >= 0; newline = buffered.indexOf('\n')) {
         lines.push(buffered.slice(0, newline));
         buffered = buffered.slice(newline + 1);
       }

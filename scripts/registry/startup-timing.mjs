@@ -64,7 +64,7 @@ export async function timeListening(bin, args, { cwd, env, runs, ready, timeoutM
           out += chunk;
           if (ready.test(out)) resolve(performance.now());
         });
-        run.exited.then(({ code, signal }) =>
+        void run.exited.then(({ code, signal }) =>
           reject(new Error(`${bin} exited (${signal ?? code}) before it was listening`)),
         );
       });

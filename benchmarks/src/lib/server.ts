@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { processTree, startTime, TreeSampler } from './proctree.js';
 import type { StrategyPackage } from './strategies.js';
 

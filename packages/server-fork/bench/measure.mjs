@@ -7,7 +7,7 @@ import { FibClient } from '@fib/protocol';
 import { startServer, strategyBin } from '../../../benchmarks/baselines/lib.mjs';
 const N = Number(process.argv[2] ?? 20);
 const { child: server, port } = await startServer(strategyBin('fork'));
-const t0 = performance.now();
+const _t0 = performance.now();
 const clients = [];
 const firsts = [];
 for (let i = 0; i < N; i++) {

@@ -32,7 +32,7 @@ export async function runCli(
   argv: readonly string[] = process.argv.slice(2),
 ): Promise<void> {
   const bin = `fib-server-${program.name}`;
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs(argv, program);
   } catch (error) {

@@ -56,7 +56,7 @@ export function workerFaultPlan(env: NodeJS.ProcessEnv = process.env): WorkerFau
 export function enactWorkerFault(fault: WorkerFault): Promise<never> {
   switch (fault) {
     case 'exit':
-      process.exit(1);
+      return process.exit(1);
     case 'throw':
       // From a tick of its own, so that it is the worker's uncaught error and
       // not a rejection of the job that the pool would merely pass on.

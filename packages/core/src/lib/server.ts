@@ -68,7 +68,7 @@ async function listen(engine: Engine, options: ServerOptions): Promise<RunningSe
       forget(socket);
       // A waiting socket that failed meanwhile is already forgotten: skip it.
       let next = waiting.shift();
-      while (next !== undefined && next.destroyed) next = waiting.shift();
+      while (next?.destroyed) next = waiting.shift();
       if (next !== undefined) admit(next);
     });
     socket.resume();

@@ -293,7 +293,10 @@ export class Connection {
 
   #settleNumber(value: number, digits: number, now: number): void {
     const sent = this.#pop();
-    if (sent < 0) return this.#unexpected(String(value).padStart(digits, '0'));
+    if (sent < 0) {
+      this.#unexpected(String(value).padStart(digits, '0'));
+      return;
+    }
     const run = this.#run;
     const measuring = this.#measuring();
     if (value === run.expected && digits === run.expectedDigits) {
@@ -313,7 +316,10 @@ export class Connection {
   }
 
   #settleLine(line: string): void {
-    if (this.#pop() < 0) return this.#unexpected(clip(line));
+    if (this.#pop() < 0) {
+      this.#unexpected(clip(line));
+      return;
+    }
     const run = this.#run;
     const counters = this.#measuring() ? run.measured : run.warmup;
     if (line.startsWith('ERR ')) {

@@ -240,7 +240,8 @@ class Run implements RunContext {
   // --- RunContext, called by the connections ---
 
   requests(count: number): Buffer {
-    return (this.#requestViews[count] ??= this.#requestBytes.subarray(0, count * this.#requestLength));
+    this.#requestViews[count] ??= this.#requestBytes.subarray(0, count * this.#requestLength);
+    return this.#requestViews[count];
   }
 
   take(wanted: number): number {
