@@ -8,7 +8,7 @@ import { inlineSession, startServer, type RunningServer, type StartOptions, type
 export const strategy: Strategy = {
   name: 'async',
   description: 'One event loop; fib is computed inline, so one slow request delays every client.',
-  usesWorkers: false,
+  hasWorkerPool: false,
   create: () => ({ open: () => inlineSession, close: async () => {} }),
 };
 

@@ -1,4 +1,4 @@
 import test from 'ava';
 import { conformance } from '@fib/testkit';
 
-conformance(test, { pkg: '@fib/server-async', bin: 'fib-server-async', usesWorkers: false });
+conformance(test, { pkg: '@fib/server-async', bin: 'fib-server-async', hasWorkerPool: false });

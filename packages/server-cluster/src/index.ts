@@ -11,7 +11,7 @@ export { KILL_GRACE_MS, split } from './lib/primary.js';
 export const program: ServerProgram = {
   name: 'cluster',
   description: 'Node cluster: --workers processes run the event-loop server on one shared port.',
-  usesWorkers: true,
+  hasWorkerPool: true,
   start: startCluster,
 };
 

@@ -4,6 +4,6 @@ import { conformance } from '@fib/testkit';
 conformance(test, {
   pkg: '@fib/server-cluster',
   bin: 'fib-server-cluster',
-  usesWorkers: true,
+  hasWorkerPool: true,
   args: ['--workers', '2'],
 });

@@ -22,7 +22,7 @@ export const DEFAULT_MAX_CONNECTIONS = 512;
 export const strategy: Strategy = {
   name: 'fork',
   description: 'A forked child process per connection; the socket itself is handed to the child.',
-  usesWorkers: false,
+  hasWorkerPool: false,
   defaults: { maxConnections: DEFAULT_MAX_CONNECTIONS },
   create: (options) => createForkEngine(options),
 };

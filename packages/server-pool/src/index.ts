@@ -9,7 +9,7 @@ import { createPoolEngine } from './lib/engine.js';
 export const strategy: Strategy = {
   name: 'pool',
   description: 'A piscina pool of --workers threads; each request is await pool.run(n).',
-  usesWorkers: true,
+  hasWorkerPool: true,
   create: createPoolEngine,
 };
 

@@ -1,4 +1,4 @@
 import test from 'ava';
 import { conformance } from '@fib/testkit';
 
-conformance(test, { pkg: '@fib/server-pool', bin: 'fib-server-pool', usesWorkers: true, args: ['--workers', '2'] });
+conformance(test, { pkg: '@fib/server-pool', bin: 'fib-server-pool', hasWorkerPool: true, args: ['--workers', '2'] });

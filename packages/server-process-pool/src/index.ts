@@ -10,7 +10,7 @@ import { createProcessPoolEngine } from './lib/engine.js';
 export const strategy: Strategy = {
   name: 'process-pool',
   description: 'A tinypool pool of child processes; each request is await pool.run(n) on one of them.',
-  usesWorkers: true,
+  hasWorkerPool: true,
   create: (options) => createProcessPoolEngine(options),
 };
 

@@ -5,5 +5,5 @@ conformance(test, {
   pkg: '@fib/server-process-pool',
   bin: 'fib-server-process-pool',
   args: ['--workers', '2'],
-  usesWorkers: true,
+  hasWorkerPool: true,
 });

@@ -9,7 +9,7 @@ import { createQueueEngine } from './lib/engine.js';
 export const strategy: Strategy = {
   name: 'queue',
   description: 'Forked worker processes pull jobs from one queue kept by the server (producer/consumer).',
-  usesWorkers: true,
+  hasWorkerPool: true,
   create: (options) => createQueueEngine(options),
 };
 

@@ -1,4 +1,4 @@
 import test from 'ava';
 import { conformance } from '@fib/testkit';
 
-conformance(test, { pkg: '@fib/server-queue', bin: 'fib-server-queue', args: ['--workers', '2'], usesWorkers: true });
+conformance(test, { pkg: '@fib/server-queue', bin: 'fib-server-queue', args: ['--workers', '2'], hasWorkerPool: true });

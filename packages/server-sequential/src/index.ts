@@ -7,7 +7,7 @@ import { inlineSession, startServer, type RunningServer, type StartOptions, type
 export const strategy: Strategy = {
   name: 'sequential',
   description: 'One connection at a time; the next waits, unread, until the current one closes.',
-  usesWorkers: false,
+  hasWorkerPool: false,
   create: () => ({ concurrency: 1, open: () => inlineSession, close: async () => {} }),
 };
 

@@ -16,7 +16,7 @@ const DEFAULT_MAX_CONNECTIONS = 1000;
 export const strategy: Strategy = {
   name: 'thread',
   description: 'A worker_threads Worker per connection, started when it opens and ended when it closes.',
-  usesWorkers: false,
+  hasWorkerPool: false,
   defaults: { maxConnections: DEFAULT_MAX_CONNECTIONS },
   create: createThreadEngine,
 };

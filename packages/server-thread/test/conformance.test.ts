@@ -1,4 +1,4 @@
 import test from 'ava';
 import { conformance } from '@fib/testkit';
 
-conformance(test, { pkg: '@fib/server-thread', bin: 'fib-server-thread', usesWorkers: false });
+conformance(test, { pkg: '@fib/server-thread', bin: 'fib-server-thread', hasWorkerPool: false });

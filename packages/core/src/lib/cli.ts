@@ -11,7 +11,7 @@ export function strategyProgram(strategy: Strategy): ServerProgram {
   return {
     name: strategy.name,
     description: strategy.description,
-    usesWorkers: strategy.usesWorkers,
+    hasWorkerPool: strategy.hasWorkerPool,
     ...(strategy.defaults ? { defaults: strategy.defaults } : {}),
     start: (options) => serve(strategy, options),
   };

@@ -122,7 +122,8 @@ export const OPTION_NAMES = Object.keys(OPTION_SPECS) as OptionName[];
 
 /** What a strategy says about the options: which ones it refuses, and its own defaults. */
 export interface OptionPolicy {
-  readonly usesWorkers: boolean;
+  /** It runs a pool of workers sized by --workers; without one, --workers is refused. */
+  readonly hasWorkerPool: boolean;
   readonly defaults?: Partial<ServerOptions>;
 }
 
@@ -152,7 +153,7 @@ function describe(value: unknown): string {
 }
 
 function resolve(given: ReadonlyMap<OptionName, unknown>, policy: OptionPolicy, label: Namer): ServerOptions {
-  if (!policy.usesWorkers && given.has('workers')) {
+  if (!policy.hasWorkerPool && given.has('workers')) {
     throw new OptionError(`${label('workers')} does not apply to this strategy, which has no worker pool`);
   }
   const resolved: Record<string, string | number> = {};
@@ -224,7 +225,7 @@ export function parseArgs(argv: readonly string[], policy: OptionPolicy): Parsed
 export function usage(bin: string, description: string, policy: OptionPolicy): string {
   const lines = [`Usage: ${bin} [options]`, '', description, '', 'Options:'];
   for (const name of OPTION_NAMES) {
-    if (name === 'workers' && !policy.usesWorkers) continue;
+    if (name === 'workers' && !policy.hasWorkerPool) continue;
     const spec = OPTION_SPECS[name];
     const fallback = policy.defaults?.[name] ?? (name === 'workers' ? 'cores' : spec.fallback());
     lines.push(

@@ -13,7 +13,7 @@ export interface ConformanceConfig {
   /** Flags given to every server the suite starts (e.g. ['--workers', '2']). */
   readonly args?: readonly string[];
   /** Whether the strategy accepts --workers. */
-  readonly usesWorkers: boolean;
+  readonly hasWorkerPool: boolean;
 }
 
 interface StartApi {
@@ -30,7 +30,7 @@ const answer = (n: number) => String(fib(n));
  * its own `test/conformance.test.ts`.
  */
 export function conformance(test: TestFn, config: ConformanceConfig): void {
-  const { pkg, bin, usesWorkers } = config;
+  const { pkg, bin, hasWorkerPool } = config;
   const base = config.args ?? [];
   const startServer = serverStarter(test, pkg, bin);
   const start = (args: readonly string[] = []) => startServer([...base, ...args]);
@@ -244,7 +244,7 @@ export function conformance(test: TestFn, config: ConformanceConfig): void {
 
   test('library API: start, address, close', async (t) => {
     const api = (await import(pkg)) as StartApi;
-    const server = await api.start({ port: 0, ...(usesWorkers ? { workers: 2 } : {}) });
+    const server = await api.start({ port: 0, ...(hasWorkerPool ? { workers: 2 } : {}) });
     t.is(server.address.host, '127.0.0.1');
     t.true(server.address.port > 0);
     const client = await FibClient.connect({ port: server.address.port });
@@ -270,7 +270,7 @@ export function conformance(test: TestFn, config: ConformanceConfig): void {
       message: /options\.maxLinez is not a known option/,
     });
     await t.throwsAsync(api.start({ port: -1 }), { instanceOf: RangeError, message: /options\.port/ });
-    if (!usesWorkers) {
+    if (!hasWorkerPool) {
       await t.throwsAsync(api.start({ port: 0, workers: 2 }), { message: /options\.workers does not apply/ });
     }
   });
@@ -279,7 +279,7 @@ export function conformance(test: TestFn, config: ConformanceConfig): void {
     const help = runBin(pkg, bin, ['--help']);
     t.deepEqual(await help.exited, { code: 0, signal: null });
     t.regex(help.stdout(), new RegExp(`Usage: ${bin}`));
-    t.is(help.stdout().includes('--workers'), usesWorkers);
+    t.is(help.stdout().includes('--workers'), hasWorkerPool);
 
     const version = runBin(pkg, bin, ['--version']);
     t.deepEqual(await version.exited, { code: 0, signal: null });
@@ -294,7 +294,7 @@ export function conformance(test: TestFn, config: ConformanceConfig): void {
       [['--idle-timeout', '-1'], /--idle-timeout must be a number of seconds/],
       [['stray'], /unexpected argument "stray"/],
     ];
-    if (!usesWorkers) cases.push([['--workers', '2'], /--workers does not apply/]);
+    if (!hasWorkerPool) cases.push([['--workers', '2'], /--workers does not apply/]);
     else cases.push([['--workers', '0'], /--workers must be an integer from 1/]);
     for (const [args, message] of cases) {
       const run = runBin(pkg, bin, args);
