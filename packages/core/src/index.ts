@@ -4,6 +4,8 @@ export { Connection, type ConnectionLimits, type SharedState } from './lib/conne
 export {
   OPTION_NAMES,
   OPTION_SPECS,
+  ENV_PREFIX,
+  ENV_ALIASES,
   OptionError,
   parseArgs,
   resolveOptions,
@@ -12,6 +14,7 @@ export {
   type OptionPolicy,
   type ParsedArgs,
   type ServerOptions,
+  type ServerOptionSpec,
   type StartOptions,
 } from './lib/options.js';
 export { serve, startServer } from './lib/server.js';

@@ -34,7 +34,7 @@ export async function runCli(
   const bin = `fib-server-${program.name}`;
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs(argv, program);
+    parsed = parseArgs(argv, program, process.env);
   } catch (error) {
     if (!(error instanceof OptionError)) throw error;
     process.stderr.write(`${bin}: ${error.message}\n\n${usage(bin, program.description, program)}\n`);

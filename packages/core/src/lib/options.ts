@@ -1,5 +1,16 @@
 import { availableParallelism } from 'node:os';
 import { DEFAULT_HOST, DEFAULT_MAX_LINE, DEFAULT_MAX_N, DEFAULT_PORT, MAX_N_LIMIT } from '@fib/protocol';
+import {
+  checkOption,
+  envName,
+  formatOptions,
+  OptionError,
+  parseCommandLine,
+  type OptionSpec,
+  type OptionValue,
+} from './command-line.js';
+
+export { OptionError } from './command-line.js';
 
 /** Every option of a server, resolved. Names are the CLI flags camelCased. */
 export interface ServerOptions {
@@ -20,28 +31,31 @@ export interface ServerOptions {
 export type StartOptions = Partial<ServerOptions>;
 export type OptionName = keyof ServerOptions;
 
-interface OptionSpec {
-  readonly flag: string;
-  readonly kind: 'string' | 'integer' | 'seconds';
-  readonly min?: number;
-  readonly max?: number;
-  readonly help: string;
-  readonly fallback: () => string | number;
-}
-
-/** A wrong option: the CLI prints it with the usage and exits 2; the API throws it. */
-export class OptionError extends RangeError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'OptionError';
-  }
+/**
+ * A row of the server option table: the shared command-line row plus the
+ * default, computed when needed (`--workers` follows the machine). A default
+ * of null means "off" and is not checked.
+ */
+export interface ServerOptionSpec extends OptionSpec {
+  readonly fallback: () => OptionValue | null;
 }
 
 // 2^31 - 1 milliseconds is the longest timer Node arms; keep seconds below it.
 const MAX_SECONDS = 2_000_000;
 
-export const OPTION_SPECS: { readonly [K in OptionName]: OptionSpec } = {
-  host: { flag: '--host', kind: 'string', help: 'address to bind (:: for all)', fallback: () => DEFAULT_HOST },
+/**
+ * The one table of server options: the parser, the API's checks, the help
+ * text and the environment variables (FIB_<FLAG>) all come from it. A new
+ * option is a new row here and a field in ServerOptions.
+ */
+export const OPTION_SPECS: { readonly [K in OptionName]: ServerOptionSpec } = {
+  host: {
+    flag: '--host',
+    kind: 'string',
+    arg: 'ADDR',
+    help: 'address to bind (:: for all)',
+    fallback: () => DEFAULT_HOST,
+  },
   port: {
     flag: '--port',
     kind: 'integer',
@@ -105,7 +119,7 @@ export const OPTION_SPECS: { readonly [K in OptionName]: OptionSpec } = {
     kind: 'seconds',
     min: 0,
     max: MAX_SECONDS,
-    help: 'seconds without a byte before a connection is closed; 0 disables',
+    help: 'time without a byte before a connection is closed (30, 5m); 0 disables',
     fallback: () => 300,
   },
   shutdownTimeout: {
@@ -113,12 +127,16 @@ export const OPTION_SPECS: { readonly [K in OptionName]: OptionSpec } = {
     kind: 'seconds',
     min: 0,
     max: MAX_SECONDS,
-    help: 'seconds a graceful shutdown waits for in-flight work',
+    help: 'time a graceful shutdown waits for in-flight work (10, 500ms)',
     fallback: () => 10,
   },
 };
 
 export const OPTION_NAMES = Object.keys(OPTION_SPECS) as OptionName[];
+
+/** The environment's names for the options: FIB_<FLAG>, and PORT as most platforms set it. */
+export const ENV_PREFIX = 'FIB_';
+export const ENV_ALIASES = { PORT: 'port' } as const;
 
 /** What a strategy says about the options: which ones it refuses, and its own defaults. */
 export interface OptionPolicy {
@@ -129,37 +147,28 @@ export interface OptionPolicy {
 
 type Namer = (name: OptionName) => string;
 const apiName: Namer = (name) => `options.${name}`;
-const cliName: Namer = (name) => OPTION_SPECS[name].flag;
-
-function checkValue(name: OptionName, value: unknown, label: Namer): string | number {
-  const spec = OPTION_SPECS[name];
-  if (spec.kind === 'string') {
-    if (typeof value !== 'string' || value.length === 0) {
-      throw new OptionError(`${label(name)} must be a non-empty string (got ${describe(value)})`);
-    }
-    return value;
-  }
-  const integer = spec.kind === 'integer';
-  const ok = typeof value === 'number' && Number.isFinite(value) && (!integer || Number.isInteger(value));
-  const range = `${integer ? 'an integer' : 'a number of seconds'} from ${spec.min} to ${spec.max}`;
-  if (!ok || value < spec.min! || value > spec.max!) {
-    throw new OptionError(`${label(name)} must be ${range} (got ${describe(value)})`);
-  }
-  return value;
-}
 
 function describe(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+/** Options a strategy does not have. */
+function inapplicable(policy: OptionPolicy): OptionName[] {
+  return policy.hasWorkerPool ? [] : ['workers'];
 }
 
 function resolve(given: ReadonlyMap<OptionName, unknown>, policy: OptionPolicy, label: Namer): ServerOptions {
   if (!policy.hasWorkerPool && given.has('workers')) {
     throw new OptionError(`${label('workers')} does not apply to this strategy, which has no worker pool`);
   }
-  const resolved: Record<string, string | number> = {};
+  const resolved: Record<string, OptionValue | null> = {};
   for (const name of OPTION_NAMES) {
-    const value = given.has(name) ? given.get(name) : (policy.defaults?.[name] ?? OPTION_SPECS[name].fallback());
-    resolved[name] = checkValue(name, value, label);
+    if (given.has(name)) {
+      resolved[name] = checkOption(OPTION_SPECS[name], given.get(name), label(name));
+      continue;
+    }
+    const fallback = policy.defaults?.[name] ?? OPTION_SPECS[name].fallback();
+    resolved[name] = fallback === null ? null : checkOption(OPTION_SPECS[name], fallback, label(name));
   }
   return resolved as unknown as ServerOptions;
 }
@@ -181,8 +190,9 @@ export function resolveOptions(options: StartOptions | undefined, policy: Option
     }
     if (value === undefined) continue;
     const kind = OPTION_SPECS[key as OptionName].kind;
-    if (typeof value !== (kind === 'string' ? 'string' : 'number')) {
-      throw new TypeError(`options.${key} must be a ${kind === 'string' ? 'string' : 'number'} (got ${typeof value})`);
+    const type = kind === 'string' || kind === 'choice' ? 'string' : kind === 'boolean' ? 'boolean' : 'number';
+    if (typeof value !== type) {
+      throw new TypeError(`options.${key} must be a ${type} (got ${typeof value})`);
     }
     given.set(key as OptionName, value);
   }
@@ -194,44 +204,62 @@ export type ParsedArgs =
   | { readonly action: 'help' }
   | { readonly action: 'version' };
 
-const BY_FLAG = new Map(OPTION_NAMES.map((name) => [OPTION_SPECS[name].flag, name]));
-
-/** Parses a server's argv (`--flag value` or `--flag=value`); throws OptionError on anything wrong. */
-export function parseArgs(argv: readonly string[], policy: OptionPolicy): ParsedArgs {
-  const given = new Map<OptionName, unknown>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') return { action: 'help' };
-    if (arg === '--version' || arg === '-v') return { action: 'version' };
-    const eq = arg.indexOf('=');
-    const flag = eq === -1 ? arg : arg.slice(0, eq);
-    const name = BY_FLAG.get(flag);
-    if (!arg.startsWith('--') || name === undefined) {
-      throw new OptionError(
-        arg.startsWith('-') ? `unknown option ${flag}` : `unexpected argument ${JSON.stringify(arg)}`,
-      );
-    }
-    if (given.has(name)) throw new OptionError(`${flag} given twice`);
-    let raw: string | undefined = eq === -1 ? argv[++i] : arg.slice(eq + 1);
-    if (raw === undefined || (eq === -1 && raw.startsWith('--'))) throw new OptionError(`${flag} needs a value`);
-    raw = raw.trim();
-    const kind = OPTION_SPECS[name].kind;
-    given.set(name, kind === 'string' ? raw : /^[+-]?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw);
-  }
-  return { action: 'serve', options: resolve(given, policy, cliName) };
+/**
+ * Parses a server's argv (`--flag value`, `--flag=value`, `-h`, `-v`) and,
+ * for what no flag gives, `env` (FIB_<FLAG>, then PORT); throws OptionError on
+ * anything wrong, naming the flag or the variable. Variables of options the
+ * strategy does not have are ignored, so one environment can serve every strategy.
+ */
+export function parseArgs(argv: readonly string[], policy: OptionPolicy, env?: NodeJS.ProcessEnv): ParsedArgs {
+  const parsed = parseCommandLine(argv, OPTION_SPECS, {
+    ...(env ? { env: { vars: env, prefix: ENV_PREFIX, aliases: ENV_ALIASES, ignore: inapplicable(policy) } } : {}),
+  });
+  if (parsed.action !== 'run') return { action: parsed.action };
+  const given = parsed.values as ReadonlyMap<OptionName, OptionValue>;
+  return {
+    action: 'serve',
+    options: resolve(given, policy, (name) => parsed.sources.get(name) ?? OPTION_SPECS[name].flag),
+  };
 }
 
 /** The usage text of a server bin. */
 export function usage(bin: string, description: string, policy: OptionPolicy): string {
-  const lines = [`Usage: ${bin} [options]`, '', description, '', 'Options:'];
-  for (const name of OPTION_NAMES) {
-    if (name === 'workers' && !policy.hasWorkerPool) continue;
-    const spec = OPTION_SPECS[name];
-    const fallback = policy.defaults?.[name] ?? (name === 'workers' ? 'cores' : spec.fallback());
-    lines.push(
-      `  ${`${spec.flag} <${spec.kind === 'string' ? 'addr' : spec.kind === 'seconds' ? 's' : 'n'}>`.padEnd(26)}${spec.help} (default ${fallback})`,
-    );
+  const skip = inapplicable(policy);
+  const table = Object.fromEntries(
+    OPTION_NAMES.filter((name) => !skip.includes(name)).map((name) => {
+      const spec = OPTION_SPECS[name];
+      const fallback = policy.defaults?.[name] ?? (name === 'workers' ? 'cores' : spec.fallback());
+      return [name, { ...spec, defaultText: fallback === null ? 'off' : String(fallback) }];
+    }),
+  );
+  const variables = OPTION_NAMES.filter((name) => !skip.includes(name)).map((name) =>
+    envName(OPTION_SPECS[name], ENV_PREFIX),
+  );
+  return [
+    `Usage: ${bin} [options]`,
+    '',
+    description,
+    '',
+    'Options:',
+    ...formatOptions(table),
+    '',
+    'Durations take a unit (500ms, 10s, 2m); a plain number is seconds.',
+    '',
+    'Environment: every option can also be set as FIB_<OPTION>, and PORT sets the port when FIB_PORT',
+    'does not; a flag wins over the environment, and a bad value is an error naming the variable:',
+    ...wrap(variables.join(', '), 96).map((line) => `  ${line}`),
+  ].join('\n');
+}
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
   }
-  lines.push(`  ${'--help'.padEnd(26)}show this help`, `  ${'--version'.padEnd(26)}show the version`);
-  return lines.join('\n');
+  if (line !== '') lines.push(line);
+  return lines;
 }
