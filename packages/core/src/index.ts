@@ -37,3 +37,40 @@ export {
   type WorkerFaultPlan,
 } from './lib/fault.js';
 export { setUpChildProcess, watchParent, type ChildProcessOptions } from './lib/child.js';
+export {
+  CODE_OK,
+  HistogramData,
+  LATENCY_BUCKETS,
+  REQUEST_CODES,
+  RequestStats,
+  codeIndex,
+  type HistogramSnapshot,
+  type RequestCode,
+  type RequestStatsSnapshot,
+} from './lib/stats.js';
+export {
+  ServerMetrics,
+  type GaugeSources,
+  type MetricJson,
+  type MetricValueJson,
+  type MetricsJson,
+  type MetricsOptions,
+} from './lib/metrics.js';
+export { METRICS_PATH, serveMetrics, urlHost, type MetricsEndpoint, type MetricsSource } from './lib/metrics-http.js';
+export {
+  LOG_FORMATS,
+  LOG_LEVELS,
+  NO_LOG,
+  createLogger,
+  jsonLogger,
+  logReporter,
+  textLogger,
+  type LogFields,
+  type LogFormat,
+  type LogLevel,
+  type LogRecord,
+  type LogSink,
+  type Logger,
+  type LoggerOptions,
+} from './lib/log.js';
+export { notifyReady } from './lib/readiness.js';

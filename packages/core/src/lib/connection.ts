@@ -1,8 +1,17 @@
 import type { Socket } from 'node:net';
 import { BAD_REQUEST, BLANK, ERROR_LINES, FibError, OUT_OF_RANGE, formatError, parseRequestBytes } from '@fib/protocol';
+import type { Logger } from './log.js';
+import { CODE_OK, codeIndex, type RequestStats } from './stats.js';
 import type { Session } from './strategy.js';
 
 const NEWLINE = 10;
+const MS_PER_S = 1000;
+const CODE_BAD_REQUEST = codeIndex('bad_request');
+const CODE_OUT_OF_RANGE = codeIndex('out_of_range');
+const CODE_LINE_TOO_LONG = codeIndex('line_too_long');
+const CODE_BUSY = codeIndex('busy');
+const CODE_INTERNAL = codeIndex('internal');
+const CODE_SHUTTING_DOWN = codeIndex('shutting_down');
 /** How long a connection we closed may linger half-open before it is destroyed. */
 const CLOSE_LINGER_MS = 1000;
 
@@ -37,6 +46,10 @@ export interface SharedState {
   draining: boolean;
   /** Called with a rejection that was not a FibError, so that it is not lost. */
   readonly report: (error: unknown) => void;
+  /** Request counts and latencies; null or absent when metrics are off, and then they cost nothing. */
+  readonly stats?: RequestStats | null;
+  /** Where a connection says it opened and closed, at level debug. */
+  readonly log?: Logger;
 }
 
 // Why the socket is paused: both must clear before it reads again.
@@ -70,12 +83,35 @@ export class Connection {
   #closed = false;
   /** Reads so far: the idle timeout's proof that nothing came in. */
   #reads = 0;
+  /** Requests answered, and how many of them with an ERR line: the debug line's counts. */
+  #requests = 0;
+  #errors = 0;
+  /** Null when metrics are off: every metric hook below is behind this one test. */
+  readonly #stats: RequestStats | null;
+  /** performance.now() of the read being parsed (or of the held bytes' read). */
+  #readAt = 0;
+  #heldAt = 0;
+  /** Answers of the current read that go out in its own write. */
+  #immediate = 0;
+  /** With metrics on, the read time of each slot's request, in step with `#slots`. */
+  #readAts: number[] = [];
+  readonly #log: Logger | null;
+  /** The client's address, taken while the socket is open (it is gone once closed), when logging it. */
+  #peer = '';
 
   constructor(socket: Socket, session: Session, limits: ConnectionLimits, shared: SharedState) {
     this.#socket = socket;
     this.#session = session;
     this.#limits = limits;
     this.#shared = shared;
+    this.#stats = shared.stats ?? null;
+    this.#log = shared.log?.isLevelEnabled('debug') === true ? shared.log : null;
+    if (this.#log !== null) {
+      const { remoteAddress, remotePort } = socket;
+      this.#peer =
+        remoteAddress?.includes(':') === true ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`;
+      this.#log.debug({ remote: this.#peer }, `connection from ${this.#peer} opened`);
+    }
     socket.setNoDelay(true);
     if (limits.idleTimeoutMs > 0) {
       // A listener of our own, not setTimeout's callback: that one is added
@@ -113,6 +149,7 @@ export class Connection {
   #onData(chunk: Buffer): void {
     this.#reads++;
     if (this.#ending) return;
+    if (this.#stats !== null) this.#readAt = performance.now();
     if (this.#partial !== null) {
       chunk = Buffer.concat([this.#partial, chunk]);
       this.#partial = null;
@@ -123,6 +160,10 @@ export class Connection {
   /** Writes answers ready now; ends the connection if it was refused (line_too_long) and is all answered. */
   #flush(out: string): void {
     if (out !== '') this.#write(out);
+    if (this.#immediate !== 0) {
+      this.#stats?.duration.observe((performance.now() - this.#readAt) / MS_PER_S, this.#immediate);
+      this.#immediate = 0;
+    }
     if (this.#ending && this.#pending === 0) this.#end();
   }
 
@@ -137,7 +178,10 @@ export class Connection {
       start = newline + 1;
       if (this.#ending) return out;
       if (this.#pending >= maxPipeline) {
-        if (start < chunk.length) this.#held = chunk.subarray(start);
+        if (start < chunk.length) {
+          this.#held = chunk.subarray(start);
+          this.#heldAt = this.#readAt;
+        }
         this.#pause(PAUSED_PIPELINE);
         return out;
       }
@@ -160,12 +204,22 @@ export class Connection {
   #request(chunk: Buffer, start: number, end: number, out: string): string {
     const n = parseRequestBytes(chunk, start, end, this.#limits.maxN);
     if (n === BLANK) return out;
+    this.#requests++;
     let answer: string;
-    if (n === BAD_REQUEST) answer = ERROR_LINES.badRequest;
-    else if (n === OUT_OF_RANGE) answer = ERROR_LINES.outOfRange(this.#limits.maxN);
-    else if (this.#shared.draining) answer = ERROR_LINES.shuttingDown;
-    else if (this.#shared.jobs >= this.#shared.maxQueue) answer = ERROR_LINES.busy;
-    else {
+    let code = CODE_OK;
+    if (n === BAD_REQUEST) {
+      answer = ERROR_LINES.badRequest;
+      code = CODE_BAD_REQUEST;
+    } else if (n === OUT_OF_RANGE) {
+      answer = ERROR_LINES.outOfRange(this.#limits.maxN);
+      code = CODE_OUT_OF_RANGE;
+    } else if (this.#shared.draining) {
+      answer = ERROR_LINES.shuttingDown;
+      code = CODE_SHUTTING_DOWN;
+    } else if (this.#shared.jobs >= this.#shared.maxQueue) {
+      answer = ERROR_LINES.busy;
+      code = CODE_BUSY;
+    } else {
       let value: number | Promise<number>;
       try {
         value = this.#session.compute(n);
@@ -179,27 +233,45 @@ export class Connection {
         return out;
       }
     }
-    if (this.#pending === 0) return out + answer;
+    if (code !== CODE_OK) this.#errors++;
+    return this.#answerNow(answer, code, out);
+  }
+
+  /** An answer known at once: into this read's write if nothing is ahead of it, else into its slot. */
+  #answerNow(answer: string, code: number, out: string): string {
+    const stats = this.#stats;
+    if (stats !== null) stats.codes[code]!++;
+    if (this.#pending === 0) {
+      this.#immediate++;
+      return out + answer;
+    }
     this.#slots.push(answer);
+    if (stats !== null) this.#readAts.push(this.#readAt);
     return out;
   }
 
   #await(value: Promise<number>): void {
     const index = this.#slots.length;
     this.#slots.push(undefined);
+    const stats = this.#stats;
+    if (stats !== null) this.#readAts.push(this.#readAt);
     const shared = this.#shared;
     shared.jobs++;
     value.then(
       (result) => {
         shared.jobs--;
+        if (stats !== null) stats.codes[CODE_OK]!++;
         this.#settle(index, `${result}\n`);
       },
       (error: unknown) => {
         shared.jobs--;
         if (this.#closed) return;
+        this.#errors++;
         if (error instanceof FibError) {
+          if (stats !== null) stats.codes[codeIndex(error.code)]!++;
           this.#settle(index, formatError(error.code, error.message));
         } else {
+          if (stats !== null) stats.codes[CODE_INTERNAL]!++;
           shared.report(error);
           this.#settle(index, ERROR_LINES.internal);
         }
@@ -213,22 +285,35 @@ export class Connection {
     if (index !== this.#head) return;
     let out = '';
     const slots = this.#slots;
-    let head = this.#head;
+    const first = this.#head;
+    let head = first;
     while (head < slots.length && slots[head] !== undefined) out += slots[head++];
+    this.#write(out);
+    if (this.#stats !== null) this.#observeWritten(first, head);
     if (head === slots.length) {
       slots.length = 0;
+      this.#readAts.length = 0;
       head = 0;
     }
     this.#head = head;
-    this.#write(out);
     // Held bytes first: while draining they are answered `shutting_down` before the close.
     if (this.#paused & PAUSED_PIPELINE && this.#pending < this.#limits.maxPipeline) this.#resumeHeld();
     if (this.#pending === 0 && (this.#ending || this.#shared.draining)) this.#end();
   }
 
+  /** The latency of the slots from `first` to `end`, whose answers were just written. */
+  #observeWritten(first: number, end: number): void {
+    const now = performance.now();
+    const duration = this.#stats!.duration;
+    const readAts = this.#readAts;
+    for (let i = first; i < end; i++) duration.observe((now - readAts[i]!) / MS_PER_S);
+  }
+
   #resumeHeld(): void {
     const held = this.#held;
     this.#held = null;
+    // Requests held back by the full pipeline were read when their bytes came in.
+    this.#readAt = this.#heldAt;
     this.#paused &= ~PAUSED_PIPELINE;
     if (held !== null) this.#flush(this.#parse(held, 0));
     if (!(this.#paused & PAUSED_PIPELINE)) this.#unpause(0);
@@ -254,10 +339,9 @@ export class Connection {
     this.#ending = true;
     this.#partial = null;
     this.#held = null;
-    const answer = ERROR_LINES.lineTooLong(this.#limits.maxLine);
-    if (this.#pending === 0) return answer;
-    this.#slots.push(answer);
-    return '';
+    this.#requests++;
+    this.#errors++;
+    return this.#answerNow(ERROR_LINES.lineTooLong(this.#limits.maxLine), CODE_LINE_TOO_LONG, '');
   }
 
   #end(): void {
@@ -270,7 +354,12 @@ export class Connection {
 
   #onClose(): void {
     this.#closed = true;
+    this.#log?.debug(
+      { remote: this.#peer, requests: this.#requests, errors: this.#errors },
+      `connection from ${this.#peer} closed after ${this.#requests} requests (${this.#errors} ERR)`,
+    );
     this.#slots = [];
+    this.#readAts = [];
     this.#head = 0;
     this.#held = null;
     this.#partial = null;
