@@ -210,6 +210,9 @@ test('server options: every flag has a FIB_ variable; inapplicable ones are igno
     FIB_MAX_CONNECTIONS: '10',
     FIB_IDLE_TIMEOUT: '2m',
     FIB_SHUTDOWN_TIMEOUT: '500ms',
+    FIB_METRICS_PORT: '0',
+    FIB_LOG_FORMAT: 'json',
+    FIB_LOG_LEVEL: 'debug',
   });
   t.like(options, {
     host: '::1',
@@ -222,8 +225,11 @@ test('server options: every flag has a FIB_ variable; inapplicable ones are igno
     maxConnections: 10,
     idleTimeout: 120,
     shutdownTimeout: 0.5,
+    metricsPort: 0,
+    logFormat: 'json',
+    logLevel: 'debug',
   });
-  t.is(Object.keys(OPTION_SPECS).length, 10, 'a new option needs a line in the environment test above');
+  t.is(Object.keys(OPTION_SPECS).length, 13, 'a new option needs a line in the environment test above');
   t.is(serve(['--max-n', '20'], { FIB_MAX_N: '30' }).maxN, 20);
   t.is(serve([], { PORT: '4000' }).port, 4000);
   t.is(serve([], { FIB_WORKERS: '3' }, noPool).port, 25000);

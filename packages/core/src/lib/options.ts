@@ -9,6 +9,7 @@ import {
   type OptionSpec,
   type OptionValue,
 } from './command-line.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
 
 export { OptionError } from './command-line.js';
 
@@ -26,6 +27,10 @@ export interface ServerOptions {
   idleTimeout: number;
   /** Seconds a graceful shutdown waits for in-flight work. */
   shutdownTimeout: number;
+  /** Where Prometheus metrics are served (0: a free port); null: not served. */
+  metricsPort: number | null;
+  logFormat: LogFormat;
+  logLevel: LogLevel;
 }
 
 export type StartOptions = Partial<ServerOptions>;
@@ -129,6 +134,28 @@ export const OPTION_SPECS: { readonly [K in OptionName]: ServerOptionSpec } = {
     max: MAX_SECONDS,
     help: 'time a graceful shutdown waits for in-flight work (10, 500ms)',
     fallback: () => 10,
+  },
+  metricsPort: {
+    flag: '--metrics-port',
+    kind: 'integer',
+    min: 0,
+    max: 65535,
+    help: 'serve Prometheus metrics at /metrics on this port of --host; 0 picks a free one',
+    fallback: () => null,
+  },
+  logFormat: {
+    flag: '--log-format',
+    kind: 'choice',
+    choices: LOG_FORMATS,
+    help: 'text (human lines on stderr) or json (pino records on stderr)',
+    fallback: () => 'text',
+  },
+  logLevel: {
+    flag: '--log-level',
+    kind: 'choice',
+    choices: LOG_LEVELS,
+    help: 'least severe level logged; debug adds a line per connection opened and closed',
+    fallback: () => 'info',
   },
 };
 
