@@ -74,3 +74,4 @@ export {
   type LoggerOptions,
 } from './lib/log.js';
 export { notifyReady } from './lib/readiness.js';
+export { reloader, type ReloadResult, type Reloader } from './lib/reload.js';
