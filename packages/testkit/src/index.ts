@@ -15,3 +15,4 @@ export { connectionOwners, descendants, isAlive, waitGone } from './lib/processe
 export { workerProcessSuite, type WorkerProcessConfig } from './lib/worker-processes.js';
 export { workerThreadSuite, type WorkerThreadConfig } from './lib/worker-threads.js';
 export { until } from './lib/until.js';
+export { metricsUrl, sample, scrape } from './lib/metrics.js';
