@@ -1,13 +1,17 @@
 // fib-perf1 and fib-perf2 as commands: flags, output, exit codes.
 import test from 'ava';
+import { spawn } from 'node:child_process';
 import { binPath, runBin, version } from './helpers/bins.js';
 import { freePort, naiveFib, startServer } from './helpers/servers.js';
+
+/** The escape that starts a terminal control sequence. */
+const ESC = String.fromCharCode(27);
 
 test('--help prints the usage with every flag and exits 0', async (t) => {
   for (const name of ['fib-perf1', 'fib-perf2'] as const) {
     const run = await runBin(name, ['--help']);
     t.is(run.code, 0);
-    t.regex(run.stdout, new RegExp(`^Usage: ${name} \\[options\\]`));
+    t.regex(run.stdout, new RegExp(`^Usage: ${name} \\[options\\] \\[HOST:PORT\\]`));
     for (const flag of [
       'host',
       'port',
@@ -18,34 +22,72 @@ test('--help prints the usage with every flag and exits 0', async (t) => {
       'requests',
       'rate',
       'warmup',
+      'arrivals',
+      'latency',
+      'hdr-log',
       'json',
       'quiet',
       'help',
+      'version',
     ]) {
       t.true(run.stdout.includes(`--${flag}`), `${name} --help lacks --${flag}`);
     }
+    for (const short of [
+      '-c, --connections',
+      '-p, --pipeline',
+      '-d, --duration',
+      '-n, --requests',
+      '-R, --rate',
+      '-j, --json',
+      '-h, --help',
+      '-v, --version',
+    ]) {
+      t.true(run.stdout.includes(short), `${name} --help lacks ${short}`);
+    }
+    // The exit codes are documented.
+    t.regex(run.stdout, /Exit status:\n {2}0 .*\n {2}1 .*\n {2}2 .*\n {2}3 .*cut short/);
     t.is(run.stderr, '');
   }
 });
 
-test('--version prints the package version', async (t) => {
-  const run = await runBin('fib-perf2', ['--version']);
-  t.is(run.code, 0);
-  t.is(run.stdout, `${version}\n`);
+test('--version and -v print the package version; -h is --help', async (t) => {
+  for (const flag of ['--version', '-v']) {
+    const run = await runBin('fib-perf2', [flag]);
+    t.is(run.code, 0);
+    t.is(run.stdout, `${version}\n`);
+  }
+  const help = await runBin('fib-perf2', ['-h']);
+  t.is(help.code, 0);
+  t.regex(help.stdout, /^Usage: fib-perf2/);
 });
 
 test('bad usage exits 2 with a one-line reason and the usage on stderr', async (t) => {
   const cases: [string[], string][] = [
-    [['--bogus'], "Unknown option '--bogus'"],
+    [['--bogus'], 'unknown option --bogus'],
+    [['--portt', '5'], 'unknown option --portt (did you mean --port?)'],
+    [['--pipelin', '5'], 'unknown option --pipelin (did you mean --pipeline?)'],
+    [['--latncy'], 'unknown option --latncy (did you mean --latency?)'],
+    [['-x'], 'unknown option -x'],
     [['--pipeline', '0'], '--pipeline must be an integer from 1 to 65536 (got 0)'],
+    [['-p', '0'], '--pipeline must be an integer from 1 to 65536 (got 0)'],
     [['--n', '79'], '--n must be an integer from 0 to 78 (got 79)'],
-    [['--duration', 'abc'], '--duration must be a number (got "abc")'],
+    [
+      ['--duration', 'abc'],
+      '--duration must be a number of seconds above 0, up to 2000000, or a duration such as 500ms, 10s or 2m (got "abc")',
+    ],
+    [['-d', '0s'], '--duration must be a number of seconds above 0'],
     [['--requests', '2.5'], '--requests must be an integer from 1 to'],
     [['--port', '70000'], '--port must be an integer from 1 to 65535 (got 70000)'],
-    [['--port'], "Option '--port <value>' argument missing"],
-    [['--rate', '-5'], "Option '--rate' argument is ambiguous"],
-    [['--host', ''], '--host must not be empty'],
-    [['extra'], "Unexpected argument 'extra'"],
+    [['--port'], '--port needs a value'],
+    [['--rate', '-5'], '--rate must be a number above 0, up to 1000000000 (got -5)'],
+    [['-R', '100', '--arrivals', 'bursty'], '--arrivals must be one of uniform, poisson (got "bursty")'],
+    [['--arrivals', 'poisson'], '--arrivals needs --rate'],
+    [['--host', ''], '--host must be a non-empty string (got "")'],
+    [['--json=1'], '--json takes no value'],
+    [['-c', '1', '--connections', '2'], '--connections given twice'],
+    [['127.0.0.1:1', 'extra'], 'unexpected argument "extra"'],
+    [['127.0.0.1:http'], 'the port of "127.0.0.1:http" must be an integer from 1 to 65535'],
+    [['--port', '5', ':6'], 'the target ":6" and --port both give the port'],
   ];
   await Promise.all(
     cases.map(async ([args, message]) => {
@@ -88,6 +130,7 @@ test('fib-perf2 --json prints one summary object on stdout and nothing else', as
     duration: null,
     requests: 300,
     rate: null,
+    arrivals: 'uniform',
     warmup: 0,
   });
   t.is(server.requests, 300);
@@ -102,7 +145,7 @@ test('fib-perf1 prints the seconds of every answer, then the summary', async (t)
   for (const line of lines.slice(0, 4)) t.regex(line, /^\d+\.\d{6}$/);
   t.regex(lines[4]!, /^fib-perf1: 127\.0\.0\.1:\d+, n=15, 1 connection, pipeline 1, closed loop$/);
   t.regex(run.stdout, /requests {3}4 ok, 0 failed, 0 unanswered at stop/);
-  t.regex(run.stdout, /latency {4}mean .+, p50 .+, p90 .+, p99 .+, p99\.9 .+, max .+/);
+  t.regex(run.stdout, /│ Latency │ 2\.5% +│ 50% +│ 97\.5% +│ 99% +│ 99\.9% +│ Max +│ Mean +│ Stdev +│/);
   t.deepEqual(server.ns, [15, 15, 15, 15]);
 });
 
@@ -164,17 +207,17 @@ test('--host, --rate and --warmup reach the engine', async (t) => {
   t.regex(run.stdout, /"rate":200/);
 });
 
-test('an unreachable server: exit 1, one clear line, no stack trace', async (t) => {
+test('an unreachable server: exit 3, one clear line, no stack trace', async (t) => {
   const port = await freePort();
   const run = await runBin('fib-perf2', ['--port', String(port), '--duration', '1']);
-  t.is(run.code, 1);
+  t.is(run.code, 3);
   t.is(run.stdout, '');
   t.is(run.stderr, `fib-perf2: cannot connect to 127.0.0.1:${port}: connection refused (ECONNREFUSED)\n`);
   const quiet = await runBin('fib-perf1', ['--port', String(port), '--quiet']);
-  t.is(quiet.code, 1);
+  t.is(quiet.code, 3);
   t.is(quiet.stderr, `fib-perf1: cannot connect to 127.0.0.1:${port}: connection refused (ECONNREFUSED)\n`);
   const json = await runBin('fib-perf2', ['--port', String(port), '--json', '--quiet']);
-  t.is(json.code, 1);
+  t.is(json.code, 3);
   t.is(JSON.parse(json.stdout).stopReason, 'connect-failed');
 });
 
@@ -212,7 +255,8 @@ test('a reset connection is reported and counted', async (t) => {
   });
   t.teardown(() => server.close());
   const run = await runBin('fib-perf2', ['--port', String(server.port), '--json']);
-  t.is(run.code, 0);
+  t.is(run.code, 3, 'cut short');
+  t.regex(run.stderr, /fib-perf2: cut short: the server closed every connection\n$/);
   const result = JSON.parse(run.stdout);
   t.is(result.stopReason, 'connections-lost');
   t.is(result.requests.ok, 2);
@@ -244,4 +288,82 @@ test('Ctrl-C stops the run and prints the summary', async (t) => {
 
 test('the bins are executable node scripts', (t) => {
   for (const name of ['fib-perf1', 'fib-perf2'] as const) t.true(binPath(name).endsWith('.js'));
+});
+
+test('short flags, durations with units and a positional target reach the engine', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.close());
+  const short = await runBin('fib-perf2', [`127.0.0.1:${server.port}`, '-c', '2', '-p4', '-n', '40', '-j']);
+  t.is(short.code, 0, short.stderr);
+  const result = JSON.parse(short.stdout);
+  t.deepEqual(result.target, { host: '127.0.0.1', port: server.port });
+  t.like(result.options, { connections: 2, pipeline: 4, requests: 40 });
+  t.is(result.requests.ok, 40);
+
+  const timed = await runBin('fib-perf2', [`:${server.port}`, '-d', '1200ms', '-q']);
+  t.is(timed.code, 0, timed.stderr);
+  t.regex(timed.stdout, /measured {3}1\.2\d s \(stopped: duration\)/);
+
+  const scheduled = await runBin('fib-perf2', [
+    String(server.port),
+    '-R',
+    '500',
+    '--arrivals',
+    'poisson',
+    '-n',
+    '20',
+    '--json',
+  ]);
+  t.is(scheduled.code, 0, scheduled.stderr);
+  t.like(JSON.parse(scheduled.stdout).options, { rate: 500, arrivals: 'poisson', requests: 20 });
+
+  const named = await runBin('fib-perf1', [
+    '--port',
+    String(server.port),
+    'localhost',
+    '-n',
+    '1',
+    '--n',
+    '3',
+    '-q',
+    '-j',
+  ]);
+  t.is(named.code, 0, named.stderr);
+  t.deepEqual(JSON.parse(named.stdout).target, { host: 'localhost', port: server.port });
+});
+
+test('the summary has the latency and per-second rate tables; a pipe gets no progress bar', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.close());
+  const run = await runBin('fib-perf2', ['--port', String(server.port), '-d', '2.2s']);
+  t.is(run.code, 0, run.stderr);
+  t.regex(run.stdout, /│ Req\/Sec │ Min +│ 2\.5% +│ 50% +│ Mean +│ Stdev +│ Max +│\n├[─┼]+┤\n│ +│ [\d,]+ +│/);
+  t.regex(run.stdout, /2 full seconds sampled/);
+  // Exactly the lines: no carriage return, no terminal escape.
+  const output = run.stdout + run.stderr;
+  t.false(output.includes('\r') || output.includes(ESC), JSON.stringify(run.stderr));
+});
+
+test('on a terminal, a progress bar shows the time left', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.close());
+  // script(1) gives the bin a pseudo-terminal, as a person's shell would.
+  const command = [process.execPath, binPath('fib-perf2'), '--port', String(server.port), '-d', '1.6s']
+    .map((word) => `'${word}'`)
+    .join(' ');
+  const run = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+  t.is(run.code, 0, run.out);
+  const bar = new RegExp(`\r${ESC}\\[K\\[[#.]{24}\\] \\d+\\.\\d s / 1\\.6 s, \\d+\\.\\d s left`);
+  t.regex(run.out, bar);
+  t.regex(run.out, /fib-perf2: 127\.0\.0\.1:\d+/);
 });

@@ -71,10 +71,11 @@ export class Connection {
   #odd: string | null = null;
   #alive = false;
 
-  // Fixed-rate schedule: request i is due at t0 + i * interval (ms).
-  #t0 = 0;
+  // Fixed-rate schedule: the next request is due at #next (ms); gaps average #interval.
+  #next = 0;
   #interval = 0;
-  #nextIndex = 0;
+  /** Whether gaps are drawn from an exponential distribution (Poisson arrivals) rather than fixed. */
+  #poisson = false;
 
   constructor(run: RunContext) {
     this.#run = run;
@@ -128,15 +129,20 @@ export class Connection {
   }
 
   /** Called as measuring begins: what is in flight now is warmup traffic. */
-  beginMeasure(now: number, interval: number, offset: number): void {
+  beginMeasure(now: number, interval: number, offset: number, poisson: boolean): void {
     this.#warmupLeft = this.inflight;
-    this.startSchedule(now + offset, interval);
+    this.startSchedule(now + offset, interval, poisson);
   }
 
-  startSchedule(t0: number, interval: number): void {
-    this.#t0 = t0;
+  startSchedule(t0: number, interval: number, poisson: boolean): void {
+    this.#next = t0;
     this.#interval = interval;
-    this.#nextIndex = 0;
+    this.#poisson = poisson;
+  }
+
+  /** The gap to the next request: fixed, or exponential with the same mean (1 - random() is never 0). */
+  #gap(): number {
+    return this.#poisson ? -Math.log(1 - Math.random()) * this.#interval : this.#interval;
   }
 
   /** Closed loop: fill every free slot, in one write. */
@@ -157,23 +163,32 @@ export class Connection {
     this.#socket!.write(this.#run.requests(count));
   }
 
-  /** Fixed rate: send every request due by `now` that fits in the pipeline, in one write. */
+  /**
+   * Fixed rate: send every request due by `now` that fits in the pipeline, in
+   * one write. Each one's intended send time goes into its slot: latency
+   * counts from there, however late the send.
+   */
   pump(now: number): void {
-    if (!this.#alive) return;
-    const due = Math.floor((now - this.#t0) / this.#interval) + 1 - this.#nextIndex;
+    if (!this.#alive || this.#next > now) return;
     const free = this.#run.pipeline - this.inflight;
-    const wanted = due < free ? due : free;
-    if (wanted <= 0) return;
-    const count = this.#run.take(wanted);
-    if (count === 0) return;
+    if (free <= 0) return;
     const sent = this.#sent;
     const mask = this.#mask;
-    let slot = (this.#head + this.inflight) & mask;
-    for (let i = 0; i < count; i++) {
-      sent[slot] = this.#t0 + (this.#nextIndex + i) * this.#interval;
+    const first = (this.#head + this.inflight) & mask;
+    // Draw the due send times into the free slots, then ask the --requests budget for that many.
+    let due = 0;
+    let next = this.#next;
+    let slot = first;
+    while (due < free && next <= now) {
+      sent[slot] = next;
       slot = (slot + 1) & mask;
+      next += this.#gap();
+      due++;
     }
-    this.#nextIndex += count;
+    const count = this.#run.take(due);
+    // Past the budget: the first request not sent stays due.
+    this.#next = count === due ? next : sent[(first + count) & mask]!;
+    if (count === 0) return;
     this.inflight += count;
     this.#socket!.write(this.#run.requests(count));
   }
@@ -181,13 +196,13 @@ export class Connection {
   /** When the next request is due, or Infinity if the pipeline is full (an answer will wake us). */
   nextDue(): number {
     if (!this.#alive || this.inflight === this.#run.pipeline) return Infinity;
-    return this.#t0 + this.#nextIndex * this.#interval;
+    return this.#next;
   }
 
-  /** Fixed rate: requests due by `now` that are not sent yet (the pipeline was full). */
+  /** Fixed rate: about how many requests were due by `now` but not sent (the pipeline was full). */
   behind(now: number): number {
-    if (!this.#alive || this.#interval === 0 || now < this.#t0) return 0;
-    return Math.max(0, Math.floor((now - this.#t0) / this.#interval) + 1 - this.#nextIndex);
+    if (!this.#alive || this.#interval === 0 || now < this.#next) return 0;
+    return Math.floor((now - this.#next) / this.#interval) + 1;
   }
 
   /** Half-closes, and destroys after `grace` ms if the server has not closed by then. */

@@ -1,13 +1,19 @@
 import { Connection, Phase, type RunContext } from './connection.js';
 import { LatencyRecorder } from './latency.js';
 import { resolveOptions, type LoadOptions, type ResolvedOptions } from './options.js';
-import { buildResult, type LoadResult, type StopReason } from './result.js';
+import { buildResult, type LoadResult, type SecondOfRun, type StopReason } from './result.js';
 import { Counters } from './stats.js';
 
 /** How long a connection may take to close after we half-close it at the end of a run. */
 const CLOSE_GRACE_MS = 1000;
 /** Progress and per-second rates: once a second, as the original perf2 printed. */
 const TICK_MS = 1000;
+/**
+ * How early a run may end and still count its last second as full: a busy
+ * machine fires the one-second timer a few ms late, and the duration timer may
+ * then come first. Its rate is computed over its real length either way.
+ */
+const TICK_SLACK_MS = 20;
 /** Distinct problems kept in a result; beyond that they are only counted. */
 const MAX_PROBLEMS = 20;
 
@@ -44,6 +50,7 @@ class Run implements RunContext {
   readonly latency = new LatencyRecorder();
   readonly onAnswer: ((latencyMicros: number) => void) | undefined;
   readonly #onTick: LoadOptions['onTick'];
+  readonly #onInterval: LoadOptions['onInterval'];
   readonly #onProblem: LoadOptions['onProblem'];
   readonly #signal: AbortSignal | undefined;
 
@@ -54,6 +61,7 @@ class Run implements RunContext {
   #budget: number;
   /** Milliseconds between two requests of one connection at a fixed rate; 0 in a closed loop. */
   readonly #interval: number;
+  readonly #poisson: boolean;
 
   #connections: Connection[] = [];
   #connectFailures = 0;
@@ -66,7 +74,7 @@ class Run implements RunContext {
   #measureEnd = 0;
   #warmupSeconds = 0;
   #unanswered = 0;
-  readonly #perSecond: number[] = [];
+  readonly #series: SecondOfRun[] = [];
   #lastTickAt = 0;
   #lastTickOk = 0;
   #lastTickFailed = 0;
@@ -85,6 +93,7 @@ class Run implements RunContext {
     this.expectedDigits = String(this.expected).length;
     this.onAnswer = raw.onAnswer;
     this.#onTick = raw.onTick;
+    this.#onInterval = raw.onInterval;
     this.#onProblem = raw.onProblem;
     this.#signal = raw.signal;
     const request = `${options.n}\n`;
@@ -93,6 +102,7 @@ class Run implements RunContext {
     this.#requestViews = new Array(options.pipeline + 1);
     this.#budget = options.requests ?? Infinity;
     this.#interval = options.rate === null ? 0 : (1000 * options.connections) / options.rate;
+    this.#poisson = options.arrivals === 'poisson';
   }
 
   async start(): Promise<LoadResult> {
@@ -147,8 +157,10 @@ class Run implements RunContext {
   #shutdown(): void {
     const wasMeasuring = this.phase === Phase.Measure;
     const now = performance.now();
-    // A --duration of whole seconds ends on a tick: keep that last full second.
-    if (wasMeasuring && now - this.#lastTickAt >= TICK_MS - 1) this.#tick();
+    // A --duration of whole seconds ends on a tick, give or take a late timer: keep that last full second.
+    if (wasMeasuring && now - this.#measureStart >= (this.#series.length + 1) * TICK_MS - TICK_SLACK_MS) this.#tick();
+    // The part-second at the end counts in the totals, not in the per-second series.
+    else if (wasMeasuring) this.#cutLatency(this.#lastTickAt, now);
     this.phase = Phase.Stopped;
     this.#measureEnd = wasMeasuring ? now : this.#measureStart;
     for (const timer of this.#timers) clearTimeout(timer);
@@ -190,8 +202,8 @@ class Run implements RunContext {
     live.forEach((c, i) => {
       // At a fixed rate, connections are staggered so that requests are spread evenly over time.
       const offset = (this.#interval * i) / live.length;
-      if (measuring) c.beginMeasure(now, this.#interval, offset);
-      else c.startSchedule(now + offset, this.#interval);
+      if (measuring) c.beginMeasure(now, this.#interval, offset, this.#poisson);
+      else c.startSchedule(now + offset, this.#interval, this.#poisson);
     });
     if (this.#interval === 0) {
       for (const c of live) c.refill();
@@ -229,12 +241,25 @@ class Run implements RunContext {
     const failed = this.measured.failed;
     const elapsed = (now - this.#lastTickAt) / 1000;
     const rate = Math.round((ok - this.#lastTickOk) / elapsed);
-    this.#perSecond.push(rate);
-    const tick = { elapsed: round((now - this.#measureStart) / 1000, 3), rate, failed: failed - this.#lastTickFailed };
+    const tick = {
+      elapsed: round((now - this.#measureStart) / 1000, 3),
+      rate,
+      failed: failed - this.#lastTickFailed,
+      total: ok,
+    };
+    this.#series.push({ ...tick, latencyMicros: this.#cutLatency(this.#lastTickAt, now) });
     this.#lastTickAt = now;
     this.#lastTickOk = ok;
     this.#lastTickFailed = failed;
     this.#onTick?.(tick);
+  }
+
+  /** Ends a latency interval (performance.now() times) and reports it in epoch milliseconds. */
+  #cutLatency(start: number, end: number) {
+    const onInterval = this.#onInterval;
+    if (onInterval === undefined) return this.latency.cut();
+    const origin = performance.timeOrigin;
+    return this.latency.cut((histogram) => onInterval({ startMs: origin + start, endMs: origin + end, histogram }));
   }
 
   // --- RunContext, called by the connections ---
@@ -298,7 +323,7 @@ class Run implements RunContext {
       warmupSeconds: this.#warmupSeconds,
       unanswered: this.#unanswered,
       latency: this.latency.summary(),
-      perSecond: this.#perSecond,
+      series: this.#series,
       connections: {
         opened: this.#connections.length,
         failed: this.#connectFailures,

@@ -1,3 +1,4 @@
+import type { Histogram } from 'hdr-histogram-js';
 import type { LoadResult } from './result.js';
 
 /** 850 us, 12.3 ms, 1.234 s: the unit that keeps 3 or 4 significant digits. */
@@ -21,10 +22,24 @@ function failures(outcomes: LoadResult['requests'] | LoadResult['warmup']): stri
   return parts.join(', ');
 }
 
+/** A boxed table, as autocannon draws them: a header row, then the rows, columns padded to fit. */
+export function formatTable(rows: readonly (readonly string[])[]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const rule = (left: string, mid: string, right: string) =>
+    `${left}${widths.map((w) => '─'.repeat(w + 2)).join(mid)}${right}`;
+  const line = (row: readonly string[]) => `│${row.map((cell, i) => ` ${cell.padEnd(widths[i]!)} `).join('│')}│`;
+  return [rule('┌', '┬', '┐'), line(rows[0]!), rule('├', '┼', '┤'), ...rows.slice(1).map(line), rule('└', '┴', '┘')];
+}
+
+const count = (value: number) => Math.round(value).toLocaleString('en-US');
+
 /** The human summary printed at the end of a run. */
 export function formatSummary(tool: string, result: LoadResult): string {
   const { options: o, requests: r, latencyMicros: l } = result;
-  const load = o.rate === null ? 'closed loop' : `${o.rate} reqs/sec scheduled`;
+  const load =
+    o.rate === null
+      ? 'closed loop'
+      : `${o.rate} reqs/sec scheduled${o.arrivals === 'poisson' ? ' (Poisson arrivals)' : ''}`;
   const lines = [
     `${tool}: ${result.target.host}:${result.target.port}, n=${o.n}, ${plural(o.connections, 'connection')}, ` +
       `pipeline ${o.pipeline}, ${load}`,
@@ -33,12 +48,6 @@ export function formatSummary(tool: string, result: LoadResult): string {
   ];
   if (r.failed > 0) lines.push(`  failed     ${failures(r)}`);
   lines.push(`  rate       ${result.rate.mean} reqs/sec mean, ${result.rate.peak} peak`);
-  if (l.count > 0) {
-    lines.push(
-      `  latency    mean ${formatMicros(Math.round(l.mean))}, p50 ${formatMicros(l.p50)}, p90 ${formatMicros(l.p90)}, ` +
-        `p99 ${formatMicros(l.p99)}, p99.9 ${formatMicros(l.p999)}, max ${formatMicros(l.max)}`,
-    );
-  }
   const w = result.warmup;
   if (w.seconds > 0) {
     lines.push(`  warmup     ${w.seconds} s: ${w.ok} ok, ${w.failed} failed${w.failed > 0 ? ` (${failures(w)})` : ''}`);
@@ -48,5 +57,42 @@ export function formatSummary(tool: string, result: LoadResult): string {
     lines.push(`  conns      ${c.opened} opened, ${c.failed} failed to open, ${c.dropped} dropped by the server`);
   }
   for (const problem of result.problems) lines.push(`  problem    ${problem}`);
+  if (l.count > 0) {
+    lines.push(
+      ...formatTable([
+        ['Latency', '2.5%', '50%', '97.5%', '99%', '99.9%', 'Max', 'Mean', 'Stdev'],
+        [
+          '',
+          ...[l.p2_5, l.p50, l.p97_5, l.p99, l.p999, l.max, Math.round(l.mean), Math.round(l.stdev)].map(formatMicros),
+        ],
+      ]),
+    );
+  }
+  const s = result.rate.stats;
+  if (s !== null) {
+    lines.push(
+      ...formatTable([
+        ['Req/Sec', 'Min', '2.5%', '50%', 'Mean', 'Stdev', 'Max'],
+        ['', ...[s.min, s.p2_5, s.p50, s.mean, s.stdev, s.max].map(count)],
+      ]),
+    );
+    lines.push(`  ${plural(result.rate.perSecond.length, 'full second')} sampled; the minimum shows a stall`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** wrk2's percentiles in its `--latency` output. */
+const WRK_PERCENTILES = [50, 75, 90, 99, 99.9, 99.99, 99.999, 100];
+
+/** `--latency`: the distribution wrk2 prints, then HdrHistogram's full percentile spectrum in milliseconds. */
+export function formatSpectrum(histogram: Histogram): string {
+  if (histogram.totalCount === 0) return '  Latency Distribution: no answer measured\n';
+  const lines = ['  Latency Distribution (HdrHistogram - Recorded Latency)'];
+  for (const p of WRK_PERCENTILES) {
+    lines.push(`${p.toFixed(3).padStart(8)}% ${formatMicros(histogram.getValueAtPercentile(p)).padStart(10)}`);
+  }
+  lines.push('', '  Detailed Percentile spectrum (milliseconds):');
+  // The format HdrHistogram's plotter reads; values in us, printed in ms.
+  lines.push(histogram.outputPercentileDistribution(5, 1000));
   return lines.join('\n') + '\n';
 }
