@@ -1,4 +1,4 @@
-import { findSequential, ratios, type StrategyOutcome } from './outcome.js';
+import { isSequential, ratios, sequentialFor, type StrategyOutcome } from './outcome.js';
 import type { Scenario } from './options.js';
 import { SCALING_N, SLOW_N } from './scenarios.js';
 
@@ -38,11 +38,11 @@ export const entryNames = (strategy: string) => ({
 });
 
 export function benchmarkEntries(outcomes: StrategyOutcome[], scenarios: readonly Scenario[]): BenchmarkEntry[] {
-  const sequential = findSequential(outcomes);
   const has = (s: Scenario) => scenarios.includes(s);
   const entries: BenchmarkEntry[] = [];
   for (const outcome of outcomes) {
     const names = entryNames(outcome.name);
+    const sequential = sequentialFor(outcome, outcomes);
     const r = ratios(outcome, sequential);
     const { A, B, C, D, E } = outcome.scenarios;
     // A strategy that failed keeps its ratio figures, at 0, so that the gate
@@ -74,7 +74,7 @@ export function benchmarkEntries(outcomes: StrategyOutcome[], scenarios: readonl
       }
       const steps = E?.steps.map((s) => `${s.connections}: ${s.run.rate}/s`).join(', ');
       ratio(names.eScaling, r.eScaling, steps);
-      if (outcome.name !== 'sequential' && sequential !== undefined) {
+      if (!isSequential(outcome) && sequential !== undefined) {
         ratio(names.eVsSequential, r.eVsSequential, steps, UNPAIRED_RATIO_UNIT);
       }
     }

@@ -1,10 +1,14 @@
 import { median } from './stats.js';
+import type { Ceiling } from './ceiling.js';
 import type { ScenarioResults } from './scenarios.js';
+import type { Timeline } from './timeline.js';
 
 /** Everything measured for one strategy. */
 export interface StrategyOutcome {
   name: string;
   packageName: string;
+  /** A Python original: the Node strategy that ports it (its pair in the table and the chart). */
+  pairOf?: string;
   status: 'ok' | 'failed';
   /** Why it failed (null when ok). */
   error: string | null;
@@ -18,6 +22,8 @@ export interface StrategyOutcome {
   peakProcesses: number;
   /** Things a reader should know that did not fail the strategy (failed requests, orphans killed). */
   notes: string[];
+  /** perf2's rate over time with a fib(30) client on from 2 s to 4 s (timeline.svg); absent with --no-timeline. */
+  timeline?: Timeline;
 }
 
 /** The ratios of one strategy, measured in the same run (SPEC section 7: compare ratios, not times). */
@@ -63,6 +69,17 @@ export function findSequential(outcomes: StrategyOutcome[]): StrategyOutcome | u
   return outcomes.find((o) => o.name === 'sequential' && o.status === 'ok');
 }
 
+/** The sequential row a row's E × seq. divides by: a Python original's is the Python sequential server, in the same language. */
+export function sequentialFor(outcome: StrategyOutcome, outcomes: StrategyOutcome[]): StrategyOutcome | undefined {
+  if (outcome.pairOf === undefined) return findSequential(outcomes);
+  return outcomes.find((o) => o.pairOf === 'sequential' && o.status === 'ok');
+}
+
+/** Whether a row is a sequential server, the reference of E × seq. (1.00 by definition). */
+export function isSequential(outcome: StrategyOutcome): boolean {
+  return outcome.name === 'sequential' || outcome.pairOf === 'sequential';
+}
+
 /** Where and how a run was made: printed above the table, kept in raw.json. */
 export interface RunMeta {
   date: string;
@@ -83,4 +100,8 @@ export interface RunMeta {
    * can tell.
    */
   loadAverage: { start: number; end: number | null };
+  /** The machine's own scaling: fib(27) per second of one plain node process, and of two at once. */
+  ceiling?: Ceiling | null;
+  /** What a reader of the table should know about the run as a whole (rows skipped and why). */
+  notes?: string[];
 }

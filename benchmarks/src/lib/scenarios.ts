@@ -45,6 +45,8 @@ export interface ScenarioContext {
   host: string;
   port: number;
   duration: number;
+  /** Seconds C and D measure, whose every answer is a fib(30); default `duration` (see StrategyPackage.heavyWindowFactor). */
+  heavyDuration?: number;
   warmup: number;
   /** The warmup of B, D and E (BenchOptions.startupWarmup). */
   startupWarmup: number;
@@ -78,13 +80,14 @@ function measure(
   n: number,
   connections: number,
   warmup = ctx.warmup,
+  duration = ctx.duration,
 ): Promise<RunSummary> {
   return runLoad({
     host: ctx.host,
     port: ctx.port,
     n,
     connections,
-    duration: ctx.duration,
+    duration,
     warmup,
     signal: ctx.signal,
     onTick: (tick) => ctx.onTick(label, tick),
@@ -112,7 +115,7 @@ async function underLoad(
     port: ctx.port,
     n: SLOW_N,
     connections,
-    duration: ctx.startupWarmup + ctx.duration + BACKGROUND_MARGIN_S,
+    duration: ctx.startupWarmup + heavyDuration(ctx) + BACKGROUND_MARGIN_S,
     signal: stop.signal,
     onAnswer: () => answered(),
   });
@@ -135,6 +138,10 @@ async function underLoad(
   }
 }
 
+function heavyDuration(ctx: ScenarioContext): number {
+  return ctx.heavyDuration ?? ctx.duration;
+}
+
 export async function runScenario(ctx: ScenarioContext, scenario: Scenario): Promise<ScenarioResults> {
   switch (scenario) {
     case 'A':
@@ -142,11 +149,11 @@ export async function runScenario(ctx: ScenarioContext, scenario: Scenario): Pro
     case 'B':
       return { B: await underLoad(ctx, 1, () => measure(ctx, 'perf2 + fib(30) loop', FAST_N, 1, ctx.startupWarmup)) };
     case 'C':
-      return { C: { run: await measure(ctx, 'perf1 alone', SLOW_N, 1) } };
+      return { C: { run: await measure(ctx, 'perf1 alone', SLOW_N, 1, ctx.warmup, heavyDuration(ctx)) } };
     case 'D':
       return {
         D: await underLoad(ctx, D_BACKGROUND_CONNECTIONS, () =>
-          measure(ctx, 'perf1 + 2 fib(30) loops', SLOW_N, 1, ctx.startupWarmup),
+          measure(ctx, 'perf1 + 2 fib(30) loops', SLOW_N, 1, ctx.startupWarmup, heavyDuration(ctx)),
         ),
       };
     case 'E': {

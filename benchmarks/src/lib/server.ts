@@ -159,7 +159,7 @@ export function startServer(strategy: StrategyPackage, extraArgs: readonly strin
   }
   // Detached: the servers get their own process group, so a Ctrl-C in the
   // terminal reaches the bench alone, and the bench stops them in order.
-  const child = spawn(process.execPath, [strategy.script, '--port', '0', ...extraArgs], {
+  const child = spawn(strategy.interpreter ?? process.execPath, [strategy.script, '--port', '0', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

@@ -9,6 +9,12 @@ export interface StrategyPackage {
   binName: string;
   /** Absolute path of the bin's script; it may not exist yet (package not built). */
   script: string;
+  /** The program that runs `script`; default: the Node running the bench. */
+  interpreter?: string;
+  /** C and D measure this many times --duration (default 1): see PYTHON_HEAVY_WINDOW in originals.ts. */
+  heavyWindowFactor?: number;
+  /** A Python original (originals.ts): the short name of the Node strategy that ports it. */
+  pairOf?: string;
 }
 
 /**

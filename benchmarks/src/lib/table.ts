@@ -1,4 +1,5 @@
-import { findSequential, ratios, type RunMeta, type StrategyOutcome } from './outcome.js';
+import { isSequential, ratios, sequentialFor, type RunMeta, type StrategyOutcome } from './outcome.js';
+import { PYTHON_HEAVY_WINDOW } from './originals.js';
 import { FAST_N, SCALING_CONNECTIONS, SCALING_N, SLOW_N } from './scenarios.js';
 
 const MIB = 1024 * 1024;
@@ -29,7 +30,6 @@ function latency(run: { latencyMs: { p50: number; p99: number } | null; seconds:
 
 /** The results table in Markdown: one row per strategy, then a legend and what went wrong. */
 export function markdownTable(outcomes: StrategyOutcome[]): string {
-  const sequential = findSequential(outcomes);
   const header = [
     'strategy',
     'A req/s',
@@ -46,7 +46,7 @@ export function markdownTable(outcomes: StrategyOutcome[]): string {
   ];
   const align = ['---', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '---'];
   const rows = outcomes.map((o) => {
-    const r = ratios(o, sequential);
+    const r = ratios(o, sequentialFor(o, outcomes));
     const { A, B, C, D, E } = o.scenarios;
     const memory =
       o.peakPssBytes === null
@@ -62,7 +62,7 @@ export function markdownTable(outcomes: StrategyOutcome[]): string {
       formatRatio(r.dc),
       E ? E.steps.map((s) => formatRate(s.run.rate)).join(' / ') : dash,
       formatRatio(r.eScaling),
-      o.name === 'sequential' && E ? '1.00' : formatRatio(r.eVsSequential),
+      isSequential(o) && E ? '1.00' : formatRatio(r.eVsSequential),
       memory,
       o.status === 'ok' ? (o.notes.length > 0 ? 'ok *' : 'ok') : '**failed** *',
     ];
@@ -90,8 +90,18 @@ export function legend(): string {
   ].join('\n');
 }
 
-export function notes(outcomes: StrategyOutcome[]): string {
-  const lines: string[] = [];
+/** What the py-* rows are, for a table that has some. */
+export function originalsLegend(heavyWindow: number): string {
+  return [
+    '- **py-\\***: the Python originals (`benchmarks/baselines/python/`), each just above its Node port, run with the same',
+    `  clients at depth 1 (one recv is one request for them). Same requests, fib(${SLOW_N}) and fib(${SCALING_N}), but Python computes them`,
+    `  about 13 times slower, so their C and D measure ${heavyWindow} times as long, for enough answers to take a median.`,
+    '  Their E × seq. divides by py-sequential.',
+  ].join('\n');
+}
+
+export function notes(outcomes: StrategyOutcome[], meta?: RunMeta): string {
+  const lines: string[] = (meta?.notes ?? []).map((note) => `- ${note}`);
   for (const o of outcomes) {
     if (o.error !== null) lines.push(`- \\* ${o.name} **failed**: ${o.error}`);
     for (const note of o.notes) lines.push(`- \\* ${o.name}: ${note}`);
@@ -112,7 +122,8 @@ export function metaLine(meta: RunMeta): string {
 /** results.md: the table with what is needed to read it. */
 export function resultsMarkdown(outcomes: StrategyOutcome[], meta: RunMeta): string {
   const parts = ['# fib-servers benchmark', '', metaLine(meta), '', markdownTable(outcomes), '', legend()];
-  const extra = notes(outcomes);
+  if (outcomes.some((o) => o.pairOf !== undefined)) parts.push(originalsLegend(PYTHON_HEAVY_WINDOW));
+  const extra = notes(outcomes, meta);
   if (extra !== '') parts.push('', extra);
   return parts.join('\n') + '\n';
 }
