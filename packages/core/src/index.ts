@@ -21,21 +21,44 @@ export { serve, startServer } from './lib/server.js';
 export { runCli, strategyProgram } from './lib/cli.js';
 export {
   ShutdownTimeoutError,
+  type ComputeEngine,
   type Engine,
+  type HandoffEngine,
+  type ServerContext,
   type RunningServer,
   type ServerProgram,
   type Session,
   type Strategy,
 } from './lib/strategy.js';
-export { WorkerDiedError, retryOnce } from './lib/retry.js';
+export { retryOnce } from './lib/retry.js';
 export {
-  WORKER_FAULT_ENV,
-  WORKER_FAULT_KINDS,
-  enactWorkerFault,
-  workerFaultPlan,
-  type WorkerFault,
-  type WorkerFaultPlan,
-} from './lib/fault.js';
+  ConnectionClosedError,
+  EngineClosedError,
+  WorkerDiedError,
+  WorkerError,
+  WorkerStartError,
+} from './lib/errors.js';
+export { reason, silent, type Reporter, type ServerEvent } from './lib/events.js';
+export {
+  DRAIN,
+  MARK,
+  READY,
+  envelope,
+  isEnvelope,
+  type Drain,
+  type Envelope,
+  type Ready,
+} from './lib/workers/envelope.js';
+export { describeExit, processHandle, threadHandle, type WorkerExit, type WorkerHandle } from './lib/workers/handle.js';
+export {
+  MAX_START_FAILURES,
+  READY_TIMEOUT_MS,
+  STOP_GRACE_MS,
+  Supervisor,
+  type SupervisorOptions,
+  type WorkerDeath,
+} from './lib/workers/supervisor.js';
+export { HandoffPort, hostSockets, type SocketHost, type SocketHostOptions } from './lib/workers/handoff.js';
 export { setUpChildProcess, watchParent, type ChildProcessOptions } from './lib/child.js';
 export {
   CODE_OK,

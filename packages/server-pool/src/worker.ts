@@ -1,5 +1,6 @@
 import { isMainThread } from 'node:worker_threads';
-import { enactWorkerFault, fib } from '@fib/core';
+import { fib } from '@fib/core';
+import { enactWorkerFault } from '@fib/core/testing';
 import type { PoolTask } from './lib/task.js';
 
 if (isMainThread) {

@@ -1,6 +1,7 @@
 // The module tinypool's child-process entry imports in every pool process;
 // tinypool calls its default export once per task.
-import { enactWorkerFault, fib, setUpChildProcess } from '@fib/core';
+import { fib, setUpChildProcess } from '@fib/core';
+import { enactWorkerFault } from '@fib/core/testing';
 import type { PoolTask } from './lib/task.js';
 
 interface TinypoolState {

@@ -10,7 +10,7 @@ export const strategy: Strategy = {
   name: 'queue',
   description: 'Forked worker processes pull jobs from one queue kept by the server (producer/consumer).',
   hasWorkerPool: true,
-  create: (options) => createQueueEngine(options),
+  create: createQueueEngine,
 };
 
 export function start(options?: StartOptions): Promise<RunningServer> {

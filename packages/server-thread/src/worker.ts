@@ -1,5 +1,6 @@
 import { isMainThread, parentPort } from 'node:worker_threads';
-import { enactWorkerFault, fib } from '@fib/core';
+import { fib } from '@fib/core';
+import { enactWorkerFault } from '@fib/core/testing';
 import { MARK, isJob, type AnswerMessage } from './lib/messages.js';
 
 if (isMainThread || parentPort === null) {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { OptionError, parseArgs, usage } from './options.js';
+import type { Reporter } from './events.js';
 import { serve } from './server.js';
 import { ShutdownTimeoutError, type RunningServer, type ServerProgram, type Strategy } from './strategy.js';
 
@@ -13,7 +14,7 @@ export function strategyProgram(strategy: Strategy): ServerProgram {
     description: strategy.description,
     hasWorkerPool: strategy.hasWorkerPool,
     ...(strategy.defaults ? { defaults: strategy.defaults } : {}),
-    start: (options) => serve(strategy, options),
+    start: (options, report) => serve(strategy, options, report),
   };
 }
 
@@ -50,9 +51,13 @@ export async function runCli(
     return;
   }
   const { options } = parsed;
+  // What the server reports (a worker died, an accept failed) is printed here, and only here.
+  const report: Reporter = (event) => {
+    if (event.level !== 'debug') process.stderr.write(`${bin}: ${event.msg}\n`);
+  };
   let server: RunningServer;
   try {
-    server = await program.start(options);
+    server = await program.start(options, report);
   } catch (error) {
     const reason =
       (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'address already in use' : (error as Error).message;
@@ -80,4 +85,6 @@ export async function runCli(
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // A server that stopped by itself (its workers cannot start) has said why through `report`.
+  server.done.catch(() => process.exit(1));
 }

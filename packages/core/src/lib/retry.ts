@@ -1,25 +1,19 @@
 import { FibError } from '@fib/protocol';
-
-/** A worker (thread or process) died while it held a job. */
-export class WorkerDiedError extends Error {
-  constructor(message = 'the worker holding this job died', options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'WorkerDiedError';
-  }
-}
+import { WorkerDiedError } from './errors.js';
 
 /**
- * SPEC section 4: the request a dead worker held is retried once (on whatever
- * worker the strategy gives it next), then answered `ERR internal`. Errors
- * other than WorkerDiedError pass through untouched.
+ * The request a dead worker held is retried once (on whatever worker the
+ * strategy gives it next), then answered `ERR internal` (docs/workers.md).
+ * Errors other than WorkerDiedError pass through untouched. `run` learns
+ * which attempt it is (1 or 2): a strategy may put a retry ahead of the queue.
  *
  * Plain promise chaining rather than an async function: on the path every
  * request takes (the first attempt succeeds) it adds one promise, not three.
  */
-export function retryOnce(run: () => Promise<number>): Promise<number> {
-  return attempt(run).then(undefined, (error: unknown) => {
+export function retryOnce(run: (attempt: 1 | 2) => Promise<number>): Promise<number> {
+  return attempt(run, 1).then(undefined, (error: unknown) => {
     if (!(error instanceof WorkerDiedError)) throw error;
-    return attempt(run).then(undefined, (again: unknown) => {
+    return attempt(run, 2).then(undefined, (again: unknown) => {
       if (!(again instanceof WorkerDiedError)) throw again;
       throw new FibError('internal', 'the worker computing this request died, twice', { cause: again });
     });
@@ -27,9 +21,9 @@ export function retryOnce(run: () => Promise<number>): Promise<number> {
 }
 
 /** `run()`, with a synchronous throw turned into a rejection, as an async function would. */
-function attempt(run: () => Promise<number>): Promise<number> {
+function attempt(run: (attempt: 1 | 2) => Promise<number>, n: 1 | 2): Promise<number> {
   try {
-    return run();
+    return run(n);
   } catch (error) {
     return Promise.reject(error);
   }

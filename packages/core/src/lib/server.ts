@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { ERROR_LINES } from '@fib/protocol';
 import { Connection, type ConnectionLimits, type SharedState } from './connection.js';
 import { resolveOptions, type ServerOptions, type StartOptions } from './options.js';
+import { reason, silent, type Reporter } from './events.js';
 import { ShutdownTimeoutError, type Engine, type RunningServer, type Strategy } from './strategy.js';
 
 /**
@@ -14,18 +15,40 @@ export async function startServer(strategy: Strategy, options?: StartOptions): P
   return serve(strategy, resolveOptions(options, strategy));
 }
 
-/** `startServer` for options already resolved (the CLI). */
-export async function serve(strategy: Strategy, options: ServerOptions): Promise<RunningServer> {
-  const engine = await strategy.create(options);
+/** `startServer` for options already resolved (the CLI), reporting to `report`. */
+export async function serve(
+  strategy: Strategy,
+  options: ServerOptions,
+  report: Reporter = silent,
+): Promise<RunningServer> {
+  // An engine may fail while the server starts, or any time after.
+  let fail: (error: Error) => void = () => {};
+  let early: Error | null = null;
+  const engine = await strategy.create(options, {
+    report,
+    fail: (error) => {
+      early ??= error;
+      fail(error);
+    },
+  });
+  let server: ListeningServer;
   try {
-    return await listen(engine, options);
+    if (early !== null) throw early;
+    server = await listen(engine, options, report);
   } catch (error) {
     await engine.close();
     throw error;
   }
+  fail = server.fail;
+  if (early !== null) server.fail(early);
+  return { address: server.address, close: server.close, done: server.done };
 }
 
-async function listen(engine: Engine, options: ServerOptions): Promise<RunningServer> {
+interface ListeningServer extends RunningServer {
+  fail(error: Error): void;
+}
+
+async function listen(engine: Engine, options: ServerOptions, report: Reporter): Promise<ListeningServer> {
   const limits: ConnectionLimits = {
     maxN: options.maxN,
     maxLine: options.maxLine,
@@ -36,7 +59,8 @@ async function listen(engine: Engine, options: ServerOptions): Promise<RunningSe
     jobs: 0,
     maxQueue: options.maxQueue,
     draining: false,
-    report: (error) => console.error('fib-server: a compute job failed:', error),
+    report: (error) =>
+      report({ level: 'error', event: 'job-failed', msg: `a compute job failed: ${reason(error)}`, err: error }),
   };
   /** Every socket we hold: served, waiting its turn, or adopted by the engine. */
   const sockets = new Set<Socket>();
@@ -51,7 +75,7 @@ async function listen(engine: Engine, options: ServerOptions): Promise<RunningSe
   };
 
   const admit = (socket: Socket) => {
-    if (engine.adopt) {
+    if (engine.adopt !== undefined) {
       let released = false;
       engine.adopt(socket, () => {
         if (!released) {
@@ -61,7 +85,7 @@ async function listen(engine: Engine, options: ServerOptions): Promise<RunningSe
       });
       return;
     }
-    const connection = new Connection(socket, engine.open!(socket), limits, shared);
+    const connection = new Connection(socket, engine.open(), limits, shared);
     served.add(connection);
     socket.once('close', () => {
       served.delete(connection);
@@ -102,7 +126,9 @@ async function listen(engine: Engine, options: ServerOptions): Promise<RunningSe
   ]);
   // Once listening, an error here is a failed accept (EMFILE, ENFILE): the
   // client is gone but the server lives on; say so instead of crashing.
-  server.on('error', (error) => console.error('fib-server: accept failed:', error.message));
+  server.on('error', (error) =>
+    report({ level: 'error', event: 'accept-failed', msg: `accept failed: ${error.message}`, err: error }),
+  );
   const bound = server.address();
   if (bound === null || typeof bound === 'string') throw new Error('the server is not bound to a TCP port');
   const address = Object.freeze({ host: bound.address, port: bound.port });
@@ -111,6 +137,19 @@ async function listen(engine: Engine, options: ServerOptions): Promise<RunningSe
   const close = () => {
     closing ??= shutdown();
     return closing;
+  };
+  let failure: Error | null = null;
+  let settleDone!: (error: Error | null) => void;
+  const done = new Promise<void>((resolve, reject) => {
+    settleDone = (error) => (error === null ? resolve() : reject(error));
+  });
+  // Whoever stops the server learns how through close() or done; nobody must be forced to await both.
+  done.catch(() => {});
+  const fail = (error: Error) => {
+    if (failure !== null || closing !== null) return;
+    failure = error;
+    report({ level: 'error', event: 'server-failed', msg: `${error.message}; shutting down`, err: error });
+    close().catch(() => {});
   };
 
   async function shutdown(): Promise<void> {
@@ -133,8 +172,9 @@ async function listen(engine: Engine, options: ServerOptions): Promise<RunningSe
       }));
     for (const socket of sockets) socket.destroy();
     await engine.close();
+    settleDone(failure);
     if (!drained) throw new ShutdownTimeoutError(options.shutdownTimeout);
   }
 
-  return { address, close };
+  return { address, close, done, fail };
 }

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { Reporter } from './events.js';
 import type { OptionPolicy, ServerOptions } from './options.js';
 
 /**
@@ -14,22 +15,8 @@ export interface Session {
   close(): void;
 }
 
-/** The running mechanism of a strategy, made once per server by `Strategy.create`. */
-export interface Engine {
-  /**
-   * Connections served at the same time; the others wait, unread, in arrival
-   * order (the sequential strategy says 1). Default: no limit.
-   */
-  readonly concurrency?: number;
-  /** A new connection served in this process: its session. */
-  open?(socket: Socket): Session;
-  /**
-   * Or the connection is handed elsewhere (a child process). The engine calls
-   * `release` once the connection is over, so the server can count it.
-   * Exactly one of `open` and `adopt` is given.
-   */
-  adopt?(socket: Socket, release: () => void): void;
-  /** A graceful shutdown began: tell whatever serves adopted connections to drain. */
+interface EngineLifecycle {
+  /** A graceful shutdown began: tell the workers to finish what they hold and take nothing new. */
   drain?(): void;
   /**
    * Every connection is gone (or the shutdown timed out): end every worker
@@ -38,30 +25,73 @@ export interface Engine {
   close(): Promise<void>;
 }
 
+/** An engine that frames connections in this process and computes their requests somewhere. */
+export interface ComputeEngine extends EngineLifecycle {
+  /**
+   * Connections served at the same time; the others wait, unread, in arrival
+   * order (the sequential strategy says 1). Default: no limit.
+   */
+  readonly concurrency?: number;
+  /** A new connection: its session. */
+  open(): Session;
+  readonly adopt?: never;
+}
+
+/** An engine that hands each connection, unread, to another process that serves it. */
+export interface HandoffEngine extends EngineLifecycle {
+  /**
+   * Takes the socket (paused, not a byte read). The engine calls `release`
+   * exactly once, when the connection is over, so that the server can count
+   * it against --max-connections and know when a drain is done.
+   */
+  adopt(socket: Socket, release: () => void): void;
+  readonly open?: never;
+  readonly concurrency?: never;
+}
+
+/** The running mechanism of a strategy, made once per server by `Strategy.create`. */
+export type Engine = ComputeEngine | HandoffEngine;
+
+/** What the server gives an engine besides the options. */
+export interface ServerContext {
+  /** Where the engine reports worker deaths and the like (the CLI prints them). */
+  readonly report: Reporter;
+  /**
+   * The engine cannot go on (its workers cannot start): the server shuts
+   * down, and its `done` rejects with `error`.
+   */
+  fail(error: Error): void;
+}
+
 /** A concurrency strategy: the only thing a strategy package adds to `@fib/core`. */
 export interface Strategy extends OptionPolicy {
   /** Short name: the bin is `fib-server-<name>`. */
   readonly name: string;
   /** One line for `--help`. */
   readonly description: string;
-  create(options: ServerOptions): Engine | Promise<Engine>;
+  create(options: ServerOptions, context: ServerContext): Engine | Promise<Engine>;
 }
 
-/** A server as the library API returns it (SPEC section 5). */
+/** A server as the library API returns it (docs/api.md). */
 export interface RunningServer {
   readonly address: { readonly host: string; readonly port: number };
   /** Graceful, as on SIGTERM; rejects with ShutdownTimeoutError if work was cut off. */
   close(): Promise<void>;
+  /**
+   * Settles when the server has stopped: resolves after `close()`, rejects
+   * if it stopped by itself because it could not go on (workers that cannot start).
+   */
+  readonly done: Promise<void>;
 }
 
 /**
- * What a bin runs: a Strategy through `startServer`, or a program that builds
- * its server differently (the cluster primary) but keeps the same CLI.
+ * What a bin runs: a Strategy through `serve`, or a program that builds its
+ * server differently but keeps the same CLI.
  */
 export interface ServerProgram extends OptionPolicy {
   readonly name: string;
   readonly description: string;
-  start(options: ServerOptions): Promise<RunningServer>;
+  start(options: ServerOptions, report: Reporter): Promise<RunningServer>;
 }
 
 export class ShutdownTimeoutError extends Error {

@@ -185,5 +185,9 @@ export async function startCluster(options: ServerOptions): Promise<RunningServe
   } finally {
     startup = null;
   }
-  return { address: Object.freeze({ ...address! }), close };
+  const done = new Promise<void>((resolve) => {
+    const wait = () => (closing === null ? setTimeout(wait, 100).unref() : void closing.finally(resolve));
+    wait();
+  });
+  return { address: Object.freeze({ ...address! }), close, done };
 }

@@ -1,13 +1,6 @@
 import { Piscina } from 'piscina';
-import {
-  WorkerDiedError,
-  retryOnce,
-  workerFaultPlan,
-  type Engine,
-  type ServerOptions,
-  type Session,
-  type WorkerFaultPlan,
-} from '@fib/core';
+import { WorkerDiedError, retryOnce, type Engine, type ServerOptions, type Session } from '@fib/core';
+import { workerFaultPlan, type WorkerFaultPlan } from '@fib/core/testing';
 import type { PoolTask } from './task.js';
 
 /** Built by esbuild beside this module's bundle (see scripts/build.mjs). */

@@ -1,4 +1,4 @@
-import type { WorkerFault } from '@fib/core';
+import type { WorkerFault } from '@fib/core/testing';
 
 /**
  * What the pool's threads are given: `n` itself on the hot path (the cheapest

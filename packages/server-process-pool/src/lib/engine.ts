@@ -1,13 +1,6 @@
 import Tinypool from 'tinypool';
-import {
-  WorkerDiedError,
-  retryOnce,
-  workerFaultPlan,
-  type Engine,
-  type ServerOptions,
-  type Session,
-  type WorkerFaultPlan,
-} from '@fib/core';
+import { WorkerDiedError, retryOnce, type Engine, type ServerOptions, type Session } from '@fib/core';
+import { workerFaultPlan, type WorkerFaultPlan } from '@fib/core/testing';
 import { OwnedTaskQueue, type Owner } from './task-queue.js';
 import type { PoolTask } from './task.js';
 

@@ -1,4 +1,4 @@
-import type { WorkerFault } from '@fib/core';
+import type { WorkerFault } from '@fib/core/testing';
 
 /**
  * What `pool.run()` carries to a pool process. Tinypool frames and tags its

@@ -8,8 +8,6 @@ export class Owner {
 
 /** A request on its way through the queue to a worker and back. */
 export class Job {
-  /** Times it was sent to a worker: a second death is the last. */
-  attempts = 0;
   /** The queue lane it waits in, if it waits. */
   lane: Set<Job> | null = null;
   readonly resolve: (value: number) => void;

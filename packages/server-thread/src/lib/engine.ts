@@ -1,13 +1,7 @@
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import {
-  WorkerDiedError,
-  retryOnce,
-  workerFaultPlan,
-  type Engine,
-  type Session,
-  type WorkerFaultPlan,
-} from '@fib/core';
+import { WorkerDiedError, retryOnce, type Engine, type Session } from '@fib/core';
+import { workerFaultPlan, type WorkerFaultPlan } from '@fib/core/testing';
 import { MARK, isAnswer, type JobMessage } from './messages.js';
 
 /** Built by esbuild beside this module's bundle (see scripts/build.mjs). */

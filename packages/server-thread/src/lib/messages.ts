@@ -1,4 +1,4 @@
-import type { WorkerFault } from '@fib/core';
+import type { WorkerFault } from '@fib/core/testing';
 
 /**
  * The only traffic between a connection's thread and the main thread. The

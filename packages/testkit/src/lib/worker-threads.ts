@@ -1,5 +1,6 @@
 import type { TestFn } from 'ava';
-import { fib, WORKER_FAULT_ENV } from '@fib/core';
+import { fib } from '@fib/core';
+import { WORKER_FAULT_ENV } from '@fib/core/testing';
 import { FibClient } from '@fib/protocol';
 import { RawClient, sendWithinIdleWindow } from './raw-client.js';
 import { serverStarter } from './spawn.js';
