@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { measureCeiling } from './lib/ceiling.js';
 import { chartSpec, renderSvg } from './lib/chart.js';
 import { compareEntries, formatComparison, parseEntries } from './lib/compare.js';
 import { benchmarkEntries } from './lib/entries.js';
@@ -12,10 +13,12 @@ import { parseBenchArgs, UsageError, USAGE, type BenchOptions } from './lib/opti
 import type { RunMeta, StrategyOutcome } from './lib/outcome.js';
 import { Progress } from './lib/progress.js';
 import { runStrategy } from './lib/run.js';
+import { SCALING_N } from './lib/scenarios.js';
 import { killStartedServers } from './lib/server.js';
 import { findPython, isOriginal, originalStrategies, PYTHON, selectRows } from './lib/originals.js';
 import { discoverStrategies, lineServerBaseline } from './lib/strategies.js';
 import { metaLine, resultsMarkdown } from './lib/table.js';
+import { timelineSpec } from './lib/timeline.js';
 
 const EXIT_REGRESSED = 1;
 const EXIT_USAGE = 2;
@@ -114,11 +117,20 @@ async function main(argv: readonly string[]): Promise<number> {
     quick: options.quick,
     scenarios: options.scenarios,
     loadAverage: { start: loadAverage(), end: null },
+    ceiling: null,
     notes: runNotes,
   };
   const progress = new Progress();
   progress.plain(`bench: ${strategies.map((s) => s.name).join(', ')}; ${metaLine(meta)}`);
   const started = performance.now();
+  if (options.scenarios.includes('E')) {
+    // Before any server runs: the reference line of panel E is the machine alone.
+    meta.ceiling = await measureCeiling(options.quick ? QUICK_CEILING_S : FULL_CEILING_S, options.rounds);
+    const c = meta.ceiling;
+    progress.plain(
+      `bench: machine ceiling: fib(${SCALING_N})/s ${c.one} with one node process, ${c.two} with two (x${c.ratio})`,
+    );
+  }
   const outcomes: StrategyOutcome[] = [];
   for (const [i, strategy] of strategies.entries()) {
     if (interrupt.signal.aborted) break;
@@ -136,9 +148,14 @@ async function main(argv: readonly string[]): Promise<number> {
   writeFileSync(join(out, 'results.json'), `${JSON.stringify(entries, null, 2)}\n`);
   writeFileSync(join(out, 'results.md'), markdown);
   writeFileSync(join(out, 'chart.svg'), await renderSvg(chartSpec(outcomes, meta)));
+  const timelines = outcomes.flatMap((o) => (o.timeline ? [{ name: o.name, timeline: o.timeline }] : []));
+  if (timelines.length > 0)
+    writeFileSync(join(out, 'timeline.svg'), await renderSvg(timelineSpec(timelines, metaSubtitle(meta))));
   writeFileSync(join(out, 'raw.json'), `${JSON.stringify({ meta, outcomes }, null, 2)}\n`);
   process.stdout.write(`\n${markdown}\n`);
-  progress.plain(`bench: wrote results.json, results.md, chart.svg and raw.json to ${out}`);
+  progress.plain(
+    `bench: wrote results.json, results.md, chart.svg, ${timelines.length > 0 ? 'timeline.svg, ' : ''}and raw.json to ${out}`,
+  );
 
   let code = outcomes.some((o) => o.status === 'failed') ? EXIT_STRATEGY_FAILED : 0;
   if (baselineText !== null) {
@@ -152,6 +169,14 @@ async function main(argv: readonly string[]): Promise<number> {
     if (gateCode !== 0) code = gateCode;
   }
   return code;
+}
+
+/** Seconds each process of the ceiling measurement computes: fib(27) takes about 2 ms, so hundreds of answers. */
+const FULL_CEILING_S = 1;
+const QUICK_CEILING_S = 0.5;
+
+function metaSubtitle(meta: RunMeta): string {
+  return `${meta.date.slice(0, 10)}, Node ${meta.node}, ${meta.cpus} CPUs, load average ${meta.loadAverage.start}${meta.quick ? ' (quick)' : ''}`;
 }
 
 function loadAverage(): number {

@@ -1,5 +1,6 @@
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
+import type { Ceiling } from './ceiling.js';
 import { findSequential, ratios, type RunMeta, type StrategyOutcome } from './outcome.js';
 import { pairedColors } from './originals.js';
 import { SCALING_N, SLOW_N } from './scenarios.js';
@@ -8,6 +9,10 @@ import { formatRatio } from './table.js';
 /** Pixels per strategy in the bar panels: room for two bars (C and D) and their labels. */
 const ROW_HEIGHT = 34;
 const PANEL_WIDTH = 300;
+/** Below this share of its rate, perf2 is in the convoy: it gets an answer only between two heavy ones. */
+const CONVOY_BELOW = 0.1;
+/** Where a B/A of 0 is drawn on the log axis. */
+const KEPT_FLOOR = 0.001;
 
 /**
  * The chart as a vega-lite spec: B/A per strategy, C and D median latencies,
@@ -20,7 +25,17 @@ export function chartSpec(outcomes: StrategyOutcome[], meta: RunMeta): vl.TopLev
   const sequential = findSequential(outcomes);
   const kept = measured.flatMap((o) => {
     const { ba } = ratios(o, sequential);
-    return ba === null ? [] : [{ strategy: o.name, kept: ba, label: formatRatio(ba) }];
+    if (ba === null) return [];
+    const convoy = ba < CONVOY_BELOW;
+    return [
+      {
+        strategy: o.name,
+        // A log axis has no 0: a rate of 0 (starved) is drawn at the floor and labelled.
+        kept: Math.max(ba, KEPT_FLOOR),
+        kind: convoy ? 'convoy' : ba < 1 ? 'slowed' : 'not slowed',
+        label: ba === 0 ? '0 (starved): convoy' : convoy ? `${formatRatio(ba)}: convoy` : formatRatio(ba),
+      },
+    ];
   });
   const C_LABEL = 'C: alone';
   const D_LABEL = `D: with two fib(${SLOW_N}) loops`;
@@ -61,24 +76,45 @@ export function chartSpec(outcomes: StrategyOutcome[], meta: RunMeta): vl.TopLev
     legend: null,
   } as const;
 
+  // A log axis: 0.01 (the convoy, a hundred times slower) is as far from 1 as 100 would be, and the bars above 1 stay small.
   const keptAxis = {
     field: 'kept',
     type: 'quantitative',
-    title: 'rate with the heavy client / rate alone',
-    scale: { domain: [0, Math.max(1, ...kept.map((k) => k.kept))] },
+    title: 'rate with the heavy client / rate alone (log scale)',
+    scale: { type: 'log', domain: [KEPT_FLOOR, Math.max(10, ...kept.map((k) => k.kept))] },
+    axis: { values: [0.001, 0.01, 0.1, 1, 10], format: '~g' },
+  } as const;
+  const keptColor = {
+    field: 'kind',
+    type: 'nominal',
+    scale: { domain: ['convoy', 'slowed', 'not slowed'], range: ['#b2182b', '#f4a582', '#92c5de'] },
+    legend: null,
   } as const;
   const panels: vl.TopLevelSpec[] = [];
   if (kept.length > 0) {
     panels.push({
-      title: { text: 'B/A: perf2 rate kept', subtitle: `while another client loops fib(${SLOW_N})` },
+      title: {
+        text: 'B/A: perf2 rate kept',
+        subtitle: [
+          `while another client loops fib(${SLOW_N}); red: the convoy (fast requests wait`,
+          'behind the heavy one). Right of 1 means faster with the heavy client: this VM',
+          'wakes an idle vCPU slowly, and a busy one does not sleep (see RESULTS.md).',
+        ],
+      },
       width: PANEL_WIDTH,
       height,
       data: { values: kept },
       layer: [
-        { mark: 'bar', encoding: { y: strategyAxis, x: keptAxis, color: strategyColor } },
+        // Bars start at the floor: a log axis has no 0 for them to start from.
+        { mark: 'bar', encoding: { y: strategyAxis, x: keptAxis, x2: { datum: KEPT_FLOOR }, color: keptColor } },
         {
           mark: { type: 'text', align: 'left', dx: 3 },
-          encoding: { y: strategyAxis, x: keptAxis, text: { field: 'label' } },
+          encoding: {
+            y: strategyAxis,
+            x: keptAxis,
+            text: { field: 'label' },
+            color: { condition: { test: "datum.kind === 'convoy'", value: '#b2182b' }, value: '#333' },
+          },
         },
         // 1.00: as fast as alone.
         {
@@ -124,6 +160,7 @@ export function chartSpec(outcomes: StrategyOutcome[], meta: RunMeta): vl.TopLev
       ],
     } as vl.TopLevelSpec);
   }
+  const ceiling = meta.ceiling;
   const top = panels.length > 0 ? [{ hconcat: panels, resolve: { scale: { color: 'independent' } } }] : [];
   const bottom =
     scaling.length === 0
@@ -166,6 +203,7 @@ export function chartSpec(outcomes: StrategyOutcome[], meta: RunMeta): vl.TopLev
             },
           },
         ];
+  const scalingPanels = ceiling ? bottom.map((panel) => withCeiling(panel, ceiling)) : bottom;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: {
@@ -178,8 +216,37 @@ export function chartSpec(outcomes: StrategyOutcome[], meta: RunMeta): vl.TopLev
     },
     config: { font: 'sans-serif', view: { stroke: null } },
     resolve: { scale: { color: 'independent' } },
-    vconcat: [...top, ...bottom],
+    vconcat: [...top, ...scalingPanels],
   } as vl.TopLevelSpec;
+}
+
+/**
+ * Panel E with the machine's own ceiling drawn across it: what two plain
+ * node processes computing fib(27) reach together. No strategy can beat it
+ * on this machine; the gap to it is what a strategy costs.
+ */
+function withCeiling(panel: { data: unknown; mark: unknown; encoding: unknown }, ceiling: Ceiling): object {
+  const { data, mark, encoding, ...rest } = panel;
+  const line = `this machine's ceiling: two plain node processes, ${Math.round(ceiling.two)}/s (x${ceiling.ratio} of one)`;
+  return {
+    ...rest,
+    layer: [
+      { data, mark, encoding },
+      {
+        data: { values: [{ rate: ceiling.two, label: line }] },
+        layer: [
+          {
+            mark: { type: 'rule', strokeDash: [6, 4], color: '#555' },
+            encoding: { y: { field: 'rate', type: 'quantitative' } },
+          },
+          {
+            mark: { type: 'text', align: 'left', baseline: 'bottom', dy: -2, x: 4, fontSize: 10, color: '#333' },
+            encoding: { y: { field: 'rate', type: 'quantitative' }, text: { field: 'label' } },
+          },
+        ],
+      },
+    ],
+  };
 }
 
 /** Compiles the vega-lite spec to vega and renders it headless to an SVG string (no canvas needed). */

@@ -40,6 +40,8 @@ export interface BenchOptions {
   quick: boolean;
   /** Also run benchmarks/baselines/line-server.mjs, first, as the reference row. */
   baseline: boolean;
+  /** Also run the convoy timeline (timeline.svg): about 7 s per strategy, quick runs included. */
+  timeline: boolean;
   /** Also run the Python original of each Node strategy, just before it (on in a full run, off with --quick). */
   originals: boolean;
   out: string;
@@ -60,7 +62,8 @@ export const USAGE = `usage: npm run bench -- [options]
 Starts every fib-server-* strategy on a free port, runs the demonstrations of
 SPEC section 7 against it with @fib/perf, and writes results.json (the
 customBiggerIsBetter shape of github-action-benchmark), results.md (the table),
-chart.svg and raw.json into --out.
+chart.svg, timeline.svg (perf2's rate over 6 s, a fib(30) client on from 2 s to
+4 s) and raw.json into --out.
 
   A  perf2 rate alone                      (fib(1), one connection)
   B  perf2 rate while a client loops fib(30)
@@ -81,6 +84,7 @@ options:
   --originals         also run the Python originals (benchmarks/baselines/python/, python3 on PATH),
                       each as a py-* row before its Node port (default: on, off with --quick);
                       --no-originals: none but the py-* rows named in --strategies
+  --no-timeline       skip the convoy timeline (about 7 s per strategy)
   --out DIR           where to write the files (default: bench-results)
   --compare FILE      gate: compare the ratios with a baseline results.json
   --threshold F       with --compare: the loss that counts as a regression (default ${DEFAULT_THRESHOLD})
@@ -104,6 +108,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         rounds: { type: 'string' },
         quick: { type: 'boolean', default: false },
         baseline: { type: 'boolean', default: false },
+        'no-timeline': { type: 'boolean', default: false },
         originals: { type: 'boolean' },
         'no-originals': { type: 'boolean' },
         out: { type: 'string', default: 'bench-results' },
@@ -143,6 +148,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     settleMs: quick ? 150 : 300,
     quick,
     baseline: values.baseline,
+    timeline: !values['no-timeline'],
     originals: values.originals ?? (values['no-originals'] === true ? false : !quick),
     out: values.out,
     compare: values.compare ?? null,

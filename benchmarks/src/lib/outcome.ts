@@ -1,5 +1,7 @@
 import { median } from './stats.js';
+import type { Ceiling } from './ceiling.js';
 import type { ScenarioResults } from './scenarios.js';
+import type { Timeline } from './timeline.js';
 
 /** Everything measured for one strategy. */
 export interface StrategyOutcome {
@@ -20,6 +22,8 @@ export interface StrategyOutcome {
   peakProcesses: number;
   /** Things a reader should know that did not fail the strategy (failed requests, orphans killed). */
   notes: string[];
+  /** perf2's rate over time with a fib(30) client on from 2 s to 4 s (timeline.svg); absent with --no-timeline. */
+  timeline?: Timeline;
 }
 
 /** The ratios of one strategy, measured in the same run (SPEC section 7: compare ratios, not times). */
@@ -96,6 +100,8 @@ export interface RunMeta {
    * can tell.
    */
   loadAverage: { start: number; end: number | null };
+  /** The machine's own scaling: fib(27) per second of one plain node process, and of two at once. */
+  ceiling?: Ceiling | null;
   /** What a reader of the table should know about the run as a whole (rows skipped and why). */
   notes?: string[];
 }

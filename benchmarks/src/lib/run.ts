@@ -13,6 +13,7 @@ import {
 import { startServer, type ServerHandle } from './server.js';
 import type { StrategyPackage } from './strategies.js';
 import { formatRate, formatRatio } from './table.js';
+import { runTimeline } from './timeline.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -90,6 +91,13 @@ export async function runStrategy(
         if (refused) throw new Error(`${scenario}: ${refused.problems[0] ?? refused.stopReason}`);
         progress.line(prefix + describe(scenario, results));
       }
+    }
+    if (options.timeline && !signal.aborted && outcome.status === 'ok') {
+      outcome.timeline = await runTimeline(ctx);
+      const rates = outcome.timeline.rates;
+      progress.line(
+        `timeline: ${formatRate(Math.min(...rates))} to ${formatRate(Math.max(...rates))} req/s per 100 ms`,
+      );
     }
   } catch (error) {
     fail((error as Error).message);
