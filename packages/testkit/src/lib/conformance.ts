@@ -14,6 +14,8 @@ export interface ConformanceConfig {
   readonly args?: readonly string[];
   /** Whether the strategy accepts --workers. */
   readonly hasWorkerPool: boolean;
+  /** The fewest --workers accepted: 1, or 0 where a server can run without local workers (nats). */
+  readonly minWorkers?: 0 | 1;
 }
 
 interface StartApi {
@@ -295,7 +297,10 @@ export function conformance(test: TestFn, config: ConformanceConfig): void {
       [['stray'], /unexpected argument "stray"/],
     ];
     if (!hasWorkerPool) cases.push([['--workers', '2'], /--workers does not apply/]);
-    else cases.push([['--workers', '0'], /--workers must be an integer from 1/]);
+    else {
+      const min = config.minWorkers ?? 1;
+      cases.push([['--workers', String(min - 1)], new RegExp(`--workers must be an integer from ${min}`)]);
+    }
     for (const [args, message] of cases) {
       const run = runBin(pkg, bin, args);
       t.deepEqual(await run.exited, { code: 2, signal: null }, args.join(' '));

@@ -1,0 +1,328 @@
+import { EventEmitter } from 'node:events';
+import { createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import { FibError } from '@fib/protocol';
+import { ConnectionClosedError, EngineClosedError, type Session } from '@fib/core';
+import type { WorkerFaultPlan } from '@fib/core/testing';
+import { connectNats } from './connect.js';
+import { setUpQueue } from './queue.js';
+import {
+  CANCEL_SUBJECT,
+  JOB_SUBJECT,
+  MAX_DELIVERIES_ADVISORY,
+  decodeAnswer,
+  encodeCancel,
+  encodeJob,
+  type Job,
+} from './wire.js';
+
+/**
+ * How long the front-end rides out a NATS outage before it gives up on the
+ * requests it holds: long enough for a client to reconnect to another
+ * cluster node and for JetStream to elect a new stream leader (a few
+ * seconds), short enough that no client waits much longer than that.
+ */
+export const OUTAGE_GRACE_MS = 8000;
+/** JetStream acknowledges a stored job within milliseconds; past this the publish is tried again (same message id). */
+const PUB_ACK_TIMEOUT_MS = 2000;
+/** Pause before a publish that failed (no stream leader yet, no responders) is tried again. */
+const PUBLISH_RETRY_MS = 250;
+/** A closing front-end waits this long at most for its last messages (the cancels) to reach NATS. */
+const CLOSE_FLUSH_LIMIT_MS = 1000;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+const BUSY_MESSAGE = 'the work queue (NATS) is unreachable';
+
+/** One client connection's jobs, as the front-end dispatches them. */
+class Lane {
+  /** Waiting here, not published yet. */
+  readonly queue: PendingJob[] = [];
+  /** Published and not answered yet. */
+  readonly inStream = new Set<PendingJob>();
+  closed = false;
+}
+
+class PendingJob {
+  id = 0;
+  /** Publishes of this job under a new message id (after a reconnect); retries of one publish keep it. */
+  generation = 0;
+  /** Its sequence number in the stream, once JetStream acknowledged it. */
+  seq = 0;
+  /** When it was first published: the outage grace counts from there. */
+  since = 0;
+  fault: Job['fault'];
+  settled = false;
+  retryTimer: NodeJS.Timeout | null = null;
+  readonly promise: Promise<number>;
+  resolve!: (value: number) => void;
+  reject!: (error: unknown) => void;
+
+  constructor(
+    readonly n: number,
+    readonly lane: Lane,
+  ) {
+    this.promise = new Promise<number>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+}
+
+export interface FrontEndOptions {
+  readonly servers: readonly string[];
+  /** Stream replicas when this front-end is the one that creates the stream. */
+  readonly replicas: number;
+  /**
+   * Jobs one connection may have in the stream at once; the rest wait at the
+   * front-end. The stream is first in, first out, so this is the fairness
+   * bound: another connection's job waits behind at most this many of each
+   * busy connection's jobs.
+   */
+  readonly window: number;
+  /** Test-only fault injection (see @fib/core's WORKER_FAULT_ENV), or null. */
+  readonly faults: WorkerFaultPlan | null;
+}
+
+export interface FrontEndEvents {
+  log: [line: string];
+}
+
+/**
+ * The front-end side of the work queue: each request becomes a JetStream
+ * job; the answer comes back on this front-end's own inbox. Per-connection
+ * order and limits are @fib/core's Connection's; this keeps fairness
+ * (`window`), and what happens when NATS goes away.
+ */
+export class FrontEnd extends EventEmitter<FrontEndEvents> {
+  readonly #nc: NatsConnection;
+  readonly #js: JetStreamClient;
+  readonly #options: FrontEndOptions;
+  /** Answers come here: `<inbox>`; message ids start with it too, unique per front-end. */
+  readonly #inbox: string;
+  readonly #pending = new Map<number, PendingJob>();
+  /** The same jobs by stream sequence, for JetStream's max-deliveries advisory. */
+  readonly #bySeq = new Map<number, PendingJob>();
+  readonly #lanes = new Set<Lane>();
+  #nextId = 0;
+  /** NATS went away this long ago (timer to give up), or null. */
+  #outageTimer: NodeJS.Timeout | null = null;
+  /** The outage outlasted the grace: requests are refused until NATS is back. */
+  #down = false;
+  #closed = false;
+  /** Jobs given up on during an outage: the workers are told once NATS is back. */
+  #abandoned: number[] = [];
+
+  private constructor(nc: NatsConnection, options: FrontEndOptions) {
+    super();
+    this.#nc = nc;
+    this.#js = jetstream(nc, { timeout: PUB_ACK_TIMEOUT_MS });
+    this.#options = options;
+    this.#inbox = createInbox();
+    nc.subscribe(this.#inbox, {
+      callback: (error, msg) => {
+        if (error === null) this.#onAnswer(msg);
+      },
+    });
+    // The backstop of the retry rule: a job whose third delivery died too is
+    // given up by JetStream, which says so here; its request is answered.
+    nc.subscribe(MAX_DELIVERIES_ADVISORY, {
+      callback: (error, msg) => {
+        if (error === null) this.#onMaxDeliveries(msg);
+      },
+    });
+    void this.#watchStatus();
+  }
+
+  static async start(options: FrontEndOptions): Promise<FrontEnd> {
+    const nc = await connectNats(options.servers, 'fib-server-nats');
+    try {
+      await setUpQueue(nc, options.replicas);
+      const frontEnd = new FrontEnd(nc, options);
+      await nc.flush();
+      return frontEnd;
+    } catch (error) {
+      await nc.close();
+      throw error;
+    }
+  }
+
+  /** The NATS server this front-end is connected to now. */
+  get server(): string {
+    return this.#nc.getServer();
+  }
+
+  /** Jobs published and not answered yet: while there are some, a draining server still needs workers. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /** A new client connection's session. */
+  open(): Session {
+    const lane = new Lane();
+    this.#lanes.add(lane);
+    return {
+      compute: (n) => this.#submit(n, lane),
+      close: () => this.#closeLane(lane),
+    };
+  }
+
+  /** Refuses what is still queued and closes the NATS connection. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#outageTimer !== null) clearTimeout(this.#outageTimer);
+    // Nobody will read these answers: the workers need not compute them.
+    this.#cancel([...this.#pending.keys()]);
+    this.#failAll(() => new EngineClosedError());
+    // The cancel must reach the server first, unless NATS is away.
+    await Promise.race([this.#nc.flush().catch(() => {}), sleep(CLOSE_FLUSH_LIMIT_MS)]);
+    await this.#nc.close();
+  }
+
+  #submit(n: number, lane: Lane): Promise<number> {
+    if (this.#closed) return Promise.reject(new EngineClosedError());
+    if (this.#down) return Promise.reject(new FibError('busy', BUSY_MESSAGE));
+    const job = new PendingJob(n, lane);
+    lane.queue.push(job);
+    this.#pump(lane);
+    return job.promise;
+  }
+
+  #closeLane(lane: Lane): void {
+    lane.closed = true;
+    this.#lanes.delete(lane);
+    for (const job of lane.queue.splice(0)) this.#settle(job, new ConnectionClosedError());
+    // Jobs in the stream: the workers are told, so that they skip them (or
+    // stop the one they compute); should the word come late, the answer is
+    // dropped on arrival, as the job is forgotten here.
+    const ids = [...lane.inStream].map((job) => job.id);
+    for (const job of lane.inStream) this.#settle(job, new ConnectionClosedError());
+    this.#cancel(ids);
+  }
+
+  #cancel(ids: readonly number[]): void {
+    if (ids.length > 0 && !this.#nc.isClosed()) this.#nc.publish(CANCEL_SUBJECT, encodeCancel(this.#inbox, ids));
+  }
+
+  /** Publishes the lane's next jobs while it has room in its window. */
+  #pump(lane: Lane): void {
+    const { window } = this.#options;
+    while (lane.inStream.size < window && lane.queue.length > 0) {
+      const job = lane.queue.shift()!;
+      lane.inStream.add(job);
+      job.id = ++this.#nextId;
+      job.since = Date.now();
+      job.fault = this.#takeFault(job.n);
+      this.#pending.set(job.id, job);
+      this.#publish(job);
+    }
+  }
+
+  /** Test-only: one fault per delivery that should die, two at most (the first try and the retry). */
+  #takeFault(n: number): Job['fault'] {
+    const faults = this.#options.faults;
+    const kind = faults?.take(n);
+    if (kind === undefined) return undefined;
+    return { kind, deliveries: faults!.take(n) === undefined ? 1 : 2 };
+  }
+
+  #publish(job: PendingJob): void {
+    const payload = encodeJob({ n: job.n, reply: this.#inbox, id: job.id, fault: job.fault });
+    this.#js
+      .publish(JOB_SUBJECT, payload, { msgID: `${this.#inbox}.${job.id}.${job.generation}` })
+      .then(undefined, (error: unknown) => this.#publishFailed(job, error));
+  }
+
+  #publishFailed(job: PendingJob, error: unknown): void {
+    if (job.settled || this.#closed) return;
+    if (Date.now() - job.since > OUTAGE_GRACE_MS) {
+      this.#settle(job, new FibError('busy', BUSY_MESSAGE, { cause: error }));
+      return;
+    }
+    // The same message id: if the first publish was stored after all, JetStream drops this one.
+    job.retryTimer = setTimeout(() => {
+      job.retryTimer = null;
+      if (!job.settled) this.#publish(job);
+    }, PUBLISH_RETRY_MS);
+  }
+
+  #onAnswer(msg: Msg): void {
+    const answer = decodeAnswer(msg.string());
+    if (answer === null) return;
+    const job = this.#pending.get(answer.id);
+    // Unknown: a duplicate (a job computed twice after a redelivery), or its connection closed.
+    if (job === undefined) return;
+    if ('value' in answer) this.#settle(job, null, answer.value);
+    else this.#settle(job, new FibError(answer.code, answer.message));
+  }
+
+  #onMaxDeliveries(msg: Msg): void {
+    let seq: unknown;
+    try {
+      seq = (msg.json() as { stream_seq?: unknown }).stream_seq;
+    } catch {
+      return;
+    }
+    const job = typeof seq === 'number' ? this.#bySeq.get(seq) : undefined;
+    if (job !== undefined) {
+      this.#settle(job, new FibError('internal', 'the workers computing this request died, three times'));
+    }
+  }
+
+  #settle(job: PendingJob, error: unknown, value = 0): void {
+    if (job.settled) return;
+    job.settled = true;
+    if (job.retryTimer !== null) clearTimeout(job.retryTimer);
+    this.#pending.delete(job.id);
+    if (job.seq !== 0) this.#bySeq.delete(job.seq);
+    const { lane } = job;
+    lane.inStream.delete(job);
+    if (error === null) job.resolve(value);
+    else job.reject(error);
+    if (!lane.closed) this.#pump(lane);
+  }
+
+  #failAll(reason: () => unknown): void {
+    for (const lane of this.#lanes) {
+      for (const job of lane.queue.splice(0)) this.#settle(job, reason());
+    }
+    for (const job of [...this.#pending.values()]) this.#settle(job, reason());
+  }
+
+  async #watchStatus(): Promise<void> {
+    for await (const status of this.#nc.status()) {
+      if (this.#closed) return;
+      if (status.type === 'disconnect') this.#onDisconnect();
+      else if (status.type === 'reconnect') this.#onReconnect();
+    }
+  }
+
+  #onDisconnect(): void {
+    this.emit('log', `lost the NATS connection; requests wait up to ${OUTAGE_GRACE_MS} ms for it to come back`);
+    this.#outageTimer ??= setTimeout(() => {
+      this.#down = true;
+      this.emit('log', `NATS still unreachable after ${OUTAGE_GRACE_MS} ms: pending requests answered ERR busy`);
+      this.#abandoned.push(...this.#pending.keys());
+      this.#failAll(() => new FibError('busy', BUSY_MESSAGE));
+    }, OUTAGE_GRACE_MS);
+  }
+
+  #onReconnect(): void {
+    if (this.#outageTimer !== null) clearTimeout(this.#outageTimer);
+    this.#outageTimer = null;
+    this.#down = false;
+    this.emit('log', `reconnected to NATS at ${this.#nc.getServer()}`);
+    this.#cancel(this.#abandoned.splice(0));
+    // Answers sent while we were away are lost (core NATS keeps none): every
+    // job still unanswered goes out again, under a new message id so that
+    // JetStream stores it even if the first copy is still there. A job done
+    // twice is answered once; the second answer finds no pending job.
+    const now = Date.now();
+    for (const job of this.#pending.values()) {
+      job.generation++;
+      job.since = now;
+      if (job.retryTimer !== null) clearTimeout(job.retryTimer);
+      job.retryTimer = null;
+      this.#publish(job);
+    }
+  }
+}

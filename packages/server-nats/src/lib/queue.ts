@@ -1,0 +1,98 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  jetstreamManager,
+  type ConsumerConfig,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { ACK_WAIT_MS, CONSUMER, JOB_SUBJECT, MAX_DELIVER, STREAM } from './wire.js';
+
+/**
+ * Jobs a connection may have pending is bounded by --max-pipeline, the whole
+ * server by --max-queue: the stream needs no limit of its own beyond a safety
+ * net against a runaway front-end, and a job is a few dozen bytes.
+ */
+const MAX_STREAM_MESSAGES = 1_000_000;
+/** Pulls that may wait at the consumer: one per free worker slot, across every host. */
+const MAX_WAITING_PULLS = 4096;
+/**
+ * Publishes retried after a lost acknowledgement carry the same message id
+ * within this window, so JetStream stores the job once (its deduplication).
+ */
+const DUPLICATE_WINDOW_MS = 60_000;
+
+function streamConfig(replicas: number): Partial<StreamConfig> & { name: string } {
+  return {
+    name: STREAM,
+    subjects: [JOB_SUBJECT],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    num_replicas: replicas,
+    max_msgs: MAX_STREAM_MESSAGES,
+    duplicate_window: DUPLICATE_WINDOW_MS * 1e6,
+  };
+}
+
+function consumerConfig(): Partial<ConsumerConfig> {
+  return {
+    durable_name: CONSUMER,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: ACK_WAIT_MS * 1e6,
+    max_deliver: MAX_DELIVER,
+    max_waiting: MAX_WAITING_PULLS,
+    // Every delivered job may be in hand at once: the workers' slots are the limit, not the consumer.
+    max_ack_pending: -1,
+  };
+}
+
+/** JetStream's "stream not found" error code. */
+const STREAM_NOT_FOUND = 10059;
+
+/**
+ * A JetStream cluster that has just started elects its meta leader within
+ * seconds; until then every API call fails ("temporarily unavailable", or a
+ * timeout). Set-up is tried again for this long before the front-end gives up.
+ */
+const SETUP_TIMEOUT_MS = 30_000;
+const SETUP_RETRY_MS = 500;
+
+/** ensureQueue, tried again while JetStream is not ready yet (a cluster electing its leader). */
+export async function setUpQueue(nc: NatsConnection, replicas: number): Promise<void> {
+  const deadline = Date.now() + SETUP_TIMEOUT_MS;
+  for (;;) {
+    try {
+      await ensureQueue(nc, replicas);
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, SETUP_RETRY_MS));
+  }
+}
+
+/**
+ * Creates the work-queue stream and its durable pull consumer if they do not
+ * exist yet; every front-end does this at start, and the first one wins.
+ * A stream made earlier with other settings (replicas) is used as it is.
+ */
+export async function ensureQueue(nc: NatsConnection, replicas: number): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  try {
+    await jsm.streams.info(STREAM);
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError) || error.code !== STREAM_NOT_FOUND) throw error;
+    try {
+      await jsm.streams.add(streamConfig(replicas));
+    } catch (again) {
+      // Another front-end created it in between: fine.
+      if (!(again instanceof JetStreamApiError)) throw again;
+      await jsm.streams.info(STREAM);
+    }
+  }
+  await jsm.consumers.add(STREAM, consumerConfig());
+}
