@@ -55,7 +55,8 @@ export function originalStrategies(root: string, python: string): StrategyPackag
  * The rows of a run, in the table's order, each original just before its
  * Node port. `names` (from --strategies) may name Node strategies and py-*
  * rows; none means every Node strategy. With `withOriginals`, the original of
- * every Node strategy chosen comes too; a py-* row named runs in any case.
+ * every Node strategy chosen comes too (all of them when none is named); a
+ * py-* row named runs in any case.
  * Throws for a name that is neither.
  */
 export function selectRows(
@@ -69,7 +70,8 @@ export function selectRows(
   const chosen = new Set<StrategyPackage>(nodeRows);
   for (const original of originals) {
     const asked = names.length > 0 && named.includes(original);
-    if (asked || (withOriginals && nodeRows.some((s) => s.name === original.pairOf))) chosen.add(original);
+    const paired = names.length === 0 || nodeRows.some((s) => s.name === original.pairOf);
+    if (asked || (withOriginals && paired)) chosen.add(original);
   }
   const order: StrategyPackage[] = [];
   for (const strategy of node) {
