@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench: every strategy, the demonstrations of SPEC section 7, a
+// npm run bench: every strategy, the classic demonstrations, a
 // table, a chart and a CI gate. See USAGE in lib/options.ts.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -40,6 +40,11 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (options.help) {
     process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (options.version) {
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'benchmarks', 'package.json'), 'utf8')) as { version: string };
+    process.stdout.write(`${manifest.version}\n`);
     return 0;
   }
   // Read the baseline before spending minutes on a run it could not be compared with.

@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
+import { formatOptions, OptionError, parseCommandLine, type OptionTable } from '@fib/core/cli';
 
-/** The demonstrations of SPEC section 7, in the order they run. */
+/** The classic demonstrations, in the order they run. */
 export const SCENARIOS = ['A', 'B', 'C', 'D', 'E'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -51,16 +51,102 @@ export interface BenchOptions {
   /** With --compare: a results.json to check instead of running the bench. */
   results: string | null;
   help: boolean;
+  version: boolean;
 }
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+/** A wrong command line: the shared layer's error, so the lab words it as every other bin does. */
+export const UsageError = OptionError;
+export type UsageError = OptionError;
 
-export const USAGE = `usage: npm run bench -- [options]
+/** Seconds: a bound on --duration and --warmup, so that a typo cannot start a bench of days. */
+const MAX_SECONDS = 3600;
 
-Starts every fib-server-* strategy on a free port, runs the demonstrations of
-SPEC section 7 against it with @fib/perf, and writes results.json (the
+/** The lab's options: the parser, the checks and the help text come from this table. */
+export const BENCH_OPTIONS = {
+  strategies: {
+    flag: '--strategies',
+    kind: 'string',
+    arg: 'a,b',
+    help: 'strategies to run (default: every packages/server-* with a bin); py-thread, py-pool... name Python originals',
+  },
+  scenarios: {
+    flag: '--scenarios',
+    kind: 'string',
+    arg: 'A,C',
+    help: 'scenarios to run',
+    defaultText: SCENARIOS.join(','),
+  },
+  duration: {
+    flag: '--duration',
+    short: 'd',
+    kind: 'seconds',
+    min: 0,
+    minExclusive: true,
+    max: MAX_SECONDS,
+    help: `time measured per run (1.2, 800ms)`,
+    defaultText: `${FULL_DURATION}; ${QUICK_DURATION} with --quick`,
+  },
+  rounds: {
+    flag: '--rounds',
+    kind: 'integer',
+    min: 1,
+    max: MAX_ROUNDS,
+    help: 'times each scenario runs; ratios are the median of the rounds',
+    defaultText: `${FULL_ROUNDS}; 1 with --quick`,
+  },
+  warmup: {
+    flag: '--warmup',
+    kind: 'seconds',
+    min: 0,
+    max: MAX_SECONDS,
+    help:
+      `load before each measurement (default: a quarter of --duration, at most 1 s; B, D and E warm up for at least ` +
+      `${FULL_STARTUP_WARMUP} s, ${QUICK_STARTUP_WARMUP} s with --quick, so per-connection workers start)`,
+  },
+  quick: {
+    flag: '--quick',
+    kind: 'boolean',
+    help: 'one short round for CI: all strategies in about a minute and a half',
+  },
+  baseline: {
+    flag: '--baseline',
+    kind: 'boolean',
+    help: 'also run benchmarks/baselines/line-server.mjs (the bare line server) as a first row',
+  },
+  originals: {
+    flag: '--originals',
+    kind: 'boolean',
+    help: 'also run the Python originals (python3 on PATH), each as a py-* row before its Node port (default: on, off with --quick)',
+  },
+  noOriginals: { flag: '--no-originals', kind: 'boolean', help: 'none but the py-* rows named in --strategies' },
+  noTimeline: { flag: '--no-timeline', kind: 'boolean', help: 'skip the convoy timeline (about 7 s per strategy)' },
+  out: { flag: '--out', kind: 'string', arg: 'DIR', help: 'where to write the files', defaultText: 'bench-results' },
+  compare: {
+    flag: '--compare',
+    kind: 'string',
+    arg: 'FILE',
+    help: 'gate: compare the ratios with a baseline results.json',
+  },
+  threshold: {
+    flag: '--threshold',
+    kind: 'number',
+    min: 0,
+    max: 0.99,
+    help: 'with --compare: the loss that counts as a regression',
+    defaultText: String(DEFAULT_THRESHOLD),
+  },
+  results: {
+    flag: '--results',
+    kind: 'string',
+    arg: 'FILE',
+    help: 'with --compare: check this results.json instead of running the bench',
+  },
+} as const satisfies OptionTable;
+
+export const USAGE = `Usage: npm run bench -- [options]
+
+Starts every fib-server-* strategy on a free port, runs the classic
+demonstrations against it with @fib/perf, and writes results.json (the
 customBiggerIsBetter shape of github-action-benchmark), results.md (the table),
 chart.svg, timeline.svg (perf2's rate over 6 s, a fib(30) client on from 2 s to
 4 s) and raw.json into --out.
@@ -71,90 +157,44 @@ chart.svg, timeline.svg (perf2's rate over 6 s, a fib(30) client on from 2 s to
   D  perf1 latency while two clients loop fib(30)
   E  fib(27) throughput with 1, 2, 4 and 8 connections
 
-options:
-  --strategies a,b    strategies to run (default: every packages/server-* with a bin); py-thread, py-pool...
-                      name Python originals
-  --scenarios A,C     scenarios to run (default: A,B,C,D,E)
-  --duration S        seconds measured per run (default ${FULL_DURATION}; ${QUICK_DURATION} with --quick)
-  --rounds N          times each scenario runs; ratios are the median of the rounds (default ${FULL_ROUNDS}; 1 with --quick)
-  --warmup S          seconds of load before each measurement (default: a quarter of --duration, at most 1;
-                      B, D and E warm up for at least ${FULL_STARTUP_WARMUP} s, ${QUICK_STARTUP_WARMUP} s with --quick, so per-connection workers start)
-  --quick             one short round for CI: all strategies in about a minute and a half
-  --baseline          also run benchmarks/baselines/line-server.mjs (the bare line server) as a first row
-  --originals         also run the Python originals (benchmarks/baselines/python/, python3 on PATH),
-                      each as a py-* row before its Node port (default: on, off with --quick);
-                      --no-originals: none but the py-* rows named in --strategies
-  --no-timeline       skip the convoy timeline (about 7 s per strategy)
-  --out DIR           where to write the files (default: bench-results)
-  --compare FILE      gate: compare the ratios with a baseline results.json
-  --threshold F       with --compare: the loss that counts as a regression (default ${DEFAULT_THRESHOLD})
-  --results FILE      with --compare: check this results.json instead of running the bench
-  --help
+Options:
+${formatOptions(BENCH_OPTIONS).join('\n')}
 
-exit status: 0 done; 1 a ratio regressed; 2 bad command line; 3 a strategy failed; 130 interrupted`;
+Durations take a unit (800ms, 2s); a plain number is seconds.
+
+Exit status: 0 done; 1 a ratio regressed; 2 bad command line; 3 a strategy failed; 130 interrupted`;
 
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        strategies: { type: 'string' },
-        scenarios: { type: 'string' },
-        duration: { type: 'string' },
-        warmup: { type: 'string' },
-        rounds: { type: 'string' },
-        quick: { type: 'boolean', default: false },
-        baseline: { type: 'boolean', default: false },
-        'no-timeline': { type: 'boolean', default: false },
-        originals: { type: 'boolean' },
-        'no-originals': { type: 'boolean' },
-        out: { type: 'string', default: 'bench-results' },
-        compare: { type: 'string' },
-        threshold: { type: 'string' },
-        results: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const quick = values.quick;
-  const duration =
-    values.duration === undefined ? (quick ? QUICK_DURATION : FULL_DURATION) : positive('--duration', values.duration);
-  const warmup = values.warmup === undefined ? Math.min(1, duration / 4) : nonNegative('--warmup', values.warmup);
-  const rounds = values.rounds === undefined ? (quick ? 1 : FULL_ROUNDS) : positive('--rounds', values.rounds);
-  if (!Number.isInteger(rounds) || rounds > MAX_ROUNDS) {
-    throw new UsageError(`--rounds must be an integer from 1 to ${MAX_ROUNDS} (got ${values.rounds})`);
-  }
-  const threshold = values.threshold === undefined ? DEFAULT_THRESHOLD : nonNegative('--threshold', values.threshold);
-  if (threshold >= 1) throw new UsageError(`--threshold must be below 1 (got ${values.threshold})`);
-  if (values.results !== undefined && values.compare === undefined) {
+  const parsed = parseCommandLine(argv, BENCH_OPTIONS);
+  const get = <T>(name: keyof typeof BENCH_OPTIONS) => parsed.values.get(name) as T | undefined;
+  const flag = (name: keyof typeof BENCH_OPTIONS) => get<boolean>(name) === true;
+  const quick = flag('quick');
+  const duration = get<number>('duration') ?? (quick ? QUICK_DURATION : FULL_DURATION);
+  const warmup = get<number>('warmup') ?? Math.min(1, duration / 4);
+  const compare = get<string>('compare') ?? null;
+  if (get('results') !== undefined && compare === null) {
     throw new UsageError('--results needs --compare (it names the results to check against the baseline)');
   }
-  if (values.originals && values['no-originals']) throw new UsageError('--originals and --no-originals contradict');
-  if (values.threshold !== undefined && values.compare === undefined) {
-    throw new UsageError('--threshold needs --compare');
-  }
+  if (flag('originals') && flag('noOriginals')) throw new UsageError('--originals and --no-originals contradict');
+  if (get('threshold') !== undefined && compare === null) throw new UsageError('--threshold needs --compare');
   return {
-    strategies: list(values.strategies),
-    scenarios: values.scenarios === undefined ? [...SCENARIOS] : scenarioList(values.scenarios),
+    strategies: list(get<string>('strategies')),
+    scenarios: get('scenarios') === undefined ? [...SCENARIOS] : scenarioList(get<string>('scenarios')!),
     duration,
-    rounds,
+    rounds: get<number>('rounds') ?? (quick ? 1 : FULL_ROUNDS),
     warmup,
     startupWarmup: Math.max(warmup, quick ? QUICK_STARTUP_WARMUP : FULL_STARTUP_WARMUP),
     settleMs: quick ? 150 : 300,
     quick,
-    baseline: values.baseline,
-    timeline: !values['no-timeline'],
-    originals: values.originals ?? (values['no-originals'] === true ? false : !quick),
-    out: values.out,
-    compare: values.compare ?? null,
-    threshold,
-    results: values.results ?? null,
-    help: values.help,
+    baseline: flag('baseline'),
+    timeline: !flag('noTimeline'),
+    originals: flag('originals') || (!flag('noOriginals') && !quick),
+    out: get<string>('out') ?? 'bench-results',
+    compare,
+    threshold: get<number>('threshold') ?? DEFAULT_THRESHOLD,
+    results: get<string>('results') ?? null,
+    help: parsed.action === 'help',
+    version: parsed.action === 'version',
   };
 }
 
@@ -179,22 +219,4 @@ function scenarioList(value: string): Scenario[] {
   }
   // Always run in the documented order, whatever order they were asked in.
   return SCENARIOS.filter((s) => wanted.has(s));
-}
-
-function number(flag: string, text: string): number {
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value)) throw new UsageError(`${flag} must be a number (got "${text}")`);
-  return value;
-}
-
-function positive(flag: string, text: string): number {
-  const value = number(flag, text);
-  if (value <= 0) throw new UsageError(`${flag} must be above 0 (got ${text})`);
-  return value;
-}
-
-function nonNegative(flag: string, text: string): number {
-  const value = number(flag, text);
-  if (value < 0) throw new UsageError(`${flag} must be 0 or more (got ${text})`);
-  return value;
 }

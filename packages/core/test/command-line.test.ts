@@ -100,6 +100,8 @@ test('an unknown flag suggests the closest one on the first line', (t) => {
     'unknown option --zzzzzz',
   );
   t.is(suggestFlag('--n', ['--rate', '--requests']), undefined);
+  t.is(suggestFlag('--strategy', ['--strategies', '--scenarios']), '--strategies');
+  t.is(suggestFlag('--bogus', ['--host', '--port', '--help']), undefined);
 });
 
 test('one wording for every mistake', (t) => {

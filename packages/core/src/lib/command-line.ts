@@ -144,8 +144,9 @@ export function convertText(spec: OptionSpec, text: string, label: string): Opti
 export function suggestFlag(given: string, flags: readonly string[]): string | undefined {
   const prefixed = flags.filter((flag) => given.length >= 4 && flag.startsWith(given));
   if (prefixed.length === 1) return prefixed[0];
-  // One or two edits away, and never more than a third of the word: `--n` must not suggest `--rate`.
-  const maxDistance = Math.min(2, Math.max(1, Math.floor(given.length / 3)));
+  // At most three edits, and never more than a third of the word: `--n` must not suggest `--rate`,
+  // `--strategy` should suggest `--strategies`.
+  const maxDistance = Math.min(3, Math.max(1, Math.floor(given.length / 3)));
   return closestMatch(given, flags, { maxDistance });
 }
 
