@@ -108,6 +108,7 @@ export const LOAD_OPTIONS = {
   n: { flag: '--n', kind: 'integer', min: 0, max: MAX_N_LIMIT, help: 'the n of every request' },
   connections: {
     flag: '--connections',
+    arg: 'C',
     short: 'c',
     kind: 'integer',
     min: 1,
@@ -117,6 +118,7 @@ export const LOAD_OPTIONS = {
   },
   pipeline: {
     flag: '--pipeline',
+    arg: 'P',
     short: 'p',
     kind: 'integer',
     min: 1,
@@ -135,6 +137,7 @@ export const LOAD_OPTIONS = {
   },
   requests: {
     flag: '--requests',
+    arg: 'COUNT',
     short: 'n',
     kind: 'integer',
     min: 1,
@@ -143,6 +146,7 @@ export const LOAD_OPTIONS = {
   },
   rate: {
     flag: '--rate',
+    arg: 'R',
     short: 'R',
     kind: 'number',
     min: 0,
