@@ -91,6 +91,7 @@ for (const dir of workspaces) {
   if (!pkg.private) copyFileSync(join(root, 'LICENSE'), join(dir, 'LICENSE'));
 }
 
+/** @param {string} path */
 function lstatExists(path) {
   try {
     lstatSync(path);

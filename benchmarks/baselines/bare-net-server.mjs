@@ -18,7 +18,7 @@ const server = createServer({ noDelay: true }, (socket) => {
   socket.on('error', () => socket.destroy()); // a client reset is routine for a benchmark
 });
 server.listen(Number(values.port), values.host, () => {
-  const { address, port } = server.address();
+  const { address, port } = /** @type {import('node:net').AddressInfo} */ (server.address());
   console.log(`listening on ${address}:${port}`);
 });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(0));

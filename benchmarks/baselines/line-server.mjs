@@ -13,7 +13,8 @@ const { values } = parseArgs({
   options: { host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '25000' } },
 });
 
-// The same naive double recursion every strategy uses (SPEC section 3).
+// The same naive double recursion every strategy uses (docs/protocol.md, "The workload").
+/** @type {(n: number) => number} */
 const fib = (n) => (n < 2 ? n : fib(n - 1) + fib(n - 2));
 
 const server = createServer({ noDelay: true }, (socket) => {
@@ -22,7 +23,7 @@ const server = createServer({ noDelay: true }, (socket) => {
     let out = '';
     let n = partial;
     for (let i = 0; i < chunk.length; i++) {
-      const c = chunk[i];
+      const c = /** @type {number} */ (chunk[i]);
       if (c === 10) {
         out += fib(n) + '\n';
         n = 0;
@@ -36,7 +37,7 @@ const server = createServer({ noDelay: true }, (socket) => {
   socket.on('error', () => socket.destroy());
 });
 server.listen(Number(values.port), values.host, () => {
-  const { address, port } = server.address();
+  const { address, port } = /** @type {import('node:net').AddressInfo} */ (server.address());
   console.log(`listening on ${address}:${port}`);
 });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(0));

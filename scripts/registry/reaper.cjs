@@ -15,27 +15,29 @@ const { rmSync } = require('node:fs');
 const { constants, tmpdir } = require('node:os');
 const { basename, dirname, resolve } = require('node:path');
 
-if (typeof process.send !== 'function') {
-  process.stderr.write('reaper.cjs: must be started with an IPC channel (see scripts/registry/procs.mjs)\n');
+const send = process.send?.bind(process);
+if (send === undefined) {
+  process.stderr.write('reaper.cjs: must be started with an IPC channel (see scripts/registry/procs.ts)\n');
   process.exit(2);
 }
 
 /** How often to look whether the rest of the group has ended after its leader. */
 const POLL_MS = 50;
-const [grace, orphanDir, command, ...args] = process.argv.slice(2);
+const [grace, orphanDir, command = '', ...args] = process.argv.slice(2);
 const graceMs = Number(grace);
 const child = spawn(command, args, { stdio: 'inherit', detached: true });
 
+/** @param {NodeJS.Signals | 0} signal 0 only asks whether the group still has a process. */
 function signalGroup(signal) {
   try {
-    process.kill(-child.pid, signal);
+    process.kill(-(child.pid ?? 0), signal);
     return true;
   } catch {
     return false; // ESRCH: the group is already empty
   }
 }
 
-process.on('message', (message) => {
+process.on('message', (/** @type {{ reaper?: string, signal: NodeJS.Signals, group?: boolean }} */ message) => {
   if (message?.reaper !== 'signal') return;
   if (message.group) signalGroup(message.signal);
   else {
@@ -64,10 +66,10 @@ for (const event of ['disconnect', 'SIGINT', 'SIGTERM', 'SIGHUP']) {
 }
 
 child.on('error', (error) => {
-  process.send({ reaper: 'error', message: error.message });
+  send({ reaper: 'error', message: error.message });
   process.exit(127);
 });
-child.on('spawn', () => process.send({ reaper: 'started', pid: child.pid }));
+child.on('spawn', () => send({ reaper: 'started', pid: child.pid }));
 child.on('exit', async (code, signal) => {
   // The leader can end before the rest of its group: npx exits as soon as
   // its `sh -c` child does, while the server it started is still draining.
@@ -81,6 +83,6 @@ child.on('exit', async (code, signal) => {
     leftovers = signalGroup(0);
   }
   if (leftovers) signalGroup('SIGKILL');
-  const status = code ?? 128 + (constants.signals[signal] ?? 0);
-  process.send({ reaper: 'exit', code, signal, leftovers }, () => process.exit(status));
+  const status = code ?? 128 + (signal ? constants.signals[signal] : 0);
+  send({ reaper: 'exit', code, signal, leftovers }, undefined, undefined, () => process.exit(status));
 });

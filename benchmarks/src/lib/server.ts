@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { waitForReady } from '@fib/testkit/ready';
 import { processTree, startTime, TreeSampler } from './proctree.js';
 import type { StrategyPackage } from './strategies.js';
 
@@ -90,8 +91,8 @@ export class ServerHandle {
 
   /**
    * SIGTERM, then SIGKILL for the server and every descendant after
-   * STOP_TIMEOUT_MS. Descendants left running after the server exited (SPEC:
-   * "no worker process outlives the server") are killed and reported.
+   * STOP_TIMEOUT_MS. Descendants left running after the server exited (no
+   * worker may outlive its server: docs/cli.md, "Signals") are killed and reported.
    */
   stop(): Promise<StopReport> {
     this.#stopping ??= this.#stop();
@@ -145,9 +146,6 @@ function delay(ms: number): { promise: Promise<undefined>; cancel: () => void } 
   return { promise, cancel: () => clearTimeout(timer) };
 }
 
-/** The ready line of SPEC section 4; an IPv6 host is printed in brackets. */
-const READY_LINE = /listening on (\[[^\]]+\]|[^\s:]+):(\d+)/;
-
 /**
  * Starts a strategy's bin with `--port 0` and resolves once it prints its
  * ready line. Rejects with ServerStartError (the server's stderr included)
@@ -178,7 +176,6 @@ export function startServer(strategy: StrategyPackage, extraArgs: readonly strin
   });
 
   return new Promise<ServerHandle>((resolve, reject) => {
-    let stdout = '';
     let settled = false;
     const fail = (message: string) => {
       if (settled) return;
@@ -197,17 +194,17 @@ export function startServer(strategy: StrategyPackage, extraArgs: readonly strin
     child.once('error', (error) => fail(`cannot start: ${error.message}`));
     void exited.then(({ code, signal }) => fail(`exited before it was ready (${signal ?? `code ${code}`})`));
     child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
-      if (settled) return;
-      stdout += chunk;
-      const match = READY_LINE.exec(stdout);
-      if (!match) return;
-      settled = true;
-      clearTimeout(timer);
-      child.stdout!.resume(); // keep draining whatever else it prints
-      const host = match[1]!.replace(/^\[|\]$/g, '');
-      resolve(new ServerHandle(strategy, child, { host, port: Number(match[2]) }, exited, stderrTail));
-    });
+    // The timer and the exit above word the failures; the helper only reads the line.
+    waitForReady(child.stdout!, { timeoutMs: READY_TIMEOUT_MS + 1_000, exited, label: strategy.name }).then(
+      ({ host, port }) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        child.stdout!.resume(); // keep draining whatever else it prints
+        resolve(new ServerHandle(strategy, child, { host, port }, exited, stderrTail));
+      },
+      () => undefined,
+    );
   });
 }
 

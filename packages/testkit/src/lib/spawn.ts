@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { waitForReady, type ReadyAddress } from '../ready.js';
 
 const require = createRequire(import.meta.url);
 
@@ -120,17 +121,19 @@ export async function startBin(
   options: RunOptions = {},
 ): Promise<ServerRun> {
   const run = runBin(pkg, bin, ['--port', '0', ...args], env, options);
-  let line: string;
+  let address: ReadyAddress;
   try {
-    line = await run.waitFor(/listening on \S+:\d+/);
+    address = await waitForReady(run.child.stdout!, {
+      timeoutMs: READY_TIMEOUT_MS,
+      exited: run.exited,
+      label: bin,
+      context: () => `; stdout: ${run.stdout()} stderr: ${run.stderr()}`,
+    });
   } catch (error) {
     run.child.kill('SIGKILL');
     throw error;
   }
-  const address = line.slice('listening on '.length);
-  const colon = address.lastIndexOf(':');
-  const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
-  const port = Number(address.slice(colon + 1));
+  const { host, port } = address;
   const stop = (signal: NodeJS.Signals = 'SIGTERM') => {
     if (run.child.exitCode === null && run.child.signalCode === null) signalRun(run, signal);
     return run.exited;

@@ -1,23 +1,36 @@
 // Start-up time of an installed bin, spawned directly: a reaper in between
 // would add its own Node start-up (~70 ms here) to every figure. Each child
 // still gets a process group of its own, registered for the final cleanup.
-import { spawn } from 'node:child_process';
-import { trackGroup } from './procs.mjs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { parseReadyLine } from '@fib/testkit/ready';
+import { trackGroup } from './procs.js';
 
-function startTimed(bin, args, { cwd, env }) {
+interface Where {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+}
+
+interface Timed {
+  child: ChildProcess;
+  t0: number;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
+  killGroup(signal: NodeJS.Signals): void;
+}
+
+function startTimed(bin: string, args: readonly string[], { cwd, env }: Where): Timed {
   const t0 = performance.now();
   const child = spawn(bin, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  const untrack = trackGroup(child.pid);
-  const exited = new Promise((resolve, reject) => {
+  const untrack = trackGroup(child.pid!);
+  const exited = new Promise<Awaited<Timed['exited']>>((resolve, reject) => {
     child.once('error', reject);
-    child.once('close', (code, signal) => {
+    child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
       untrack();
       resolve({ code, signal, ms: performance.now() - t0 });
     });
   });
-  const killGroup = (signal) => {
+  const killGroup = (signal: NodeJS.Signals) => {
     try {
-      process.kill(-child.pid, signal);
+      process.kill(-child.pid!, signal);
     } catch {
       // already gone
     }
@@ -25,17 +38,20 @@ function startTimed(bin, args, { cwd, env }) {
   return { child, t0, exited, killGroup };
 }
 
-function deadline(ms, what) {
-  let timer;
-  const promise = new Promise((_, reject) => {
+function deadline(ms: number, what: string): { promise: Promise<never>; clear: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms / 1000} s`)), ms);
   });
   return { promise, clear: () => clearTimeout(timer) };
 }
 
 /** Wall time of `bin --version`, spawn to exit, `runs` times. */
-export async function timeVersion(bin, { cwd, env, runs, timeoutMs }) {
-  const times = [];
+export async function timeVersion(
+  bin: string,
+  { cwd, env, runs, timeoutMs }: Where & { runs: number; timeoutMs: number },
+): Promise<number[]> {
+  const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const run = startTimed(bin, ['--version'], { cwd, env });
     const limit = deadline(timeoutMs, `${bin} --version`);
@@ -52,17 +68,23 @@ export async function timeVersion(bin, { cwd, env, runs, timeoutMs }) {
 }
 
 /** Wall time from spawn to the ready line on stdout, `runs` times; each server is then stopped. */
-export async function timeListening(bin, args, { cwd, env, runs, ready, timeoutMs }) {
-  const times = [];
+export async function timeListening(
+  bin: string,
+  args: readonly string[],
+  { cwd, env, runs, timeoutMs }: Where & { runs: number; timeoutMs: number },
+): Promise<number[]> {
+  const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const run = startTimed(bin, args, { cwd, env });
     const limit = deadline(timeoutMs, `${bin} ${args.join(' ')}`);
     try {
-      const readyAt = new Promise((resolve, reject) => {
+      // Timed here rather than through waitForReady: the moment the line
+      // arrives is the figure, and a helper's extra promise would blur it.
+      const readyAt = new Promise<number>((resolve, reject) => {
         let out = '';
-        run.child.stdout.setEncoding('utf8').on('data', (chunk) => {
+        run.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
           out += chunk;
-          if (ready.test(out)) resolve(performance.now());
+          if (parseReadyLine(out)) resolve(performance.now());
         });
         void run.exited.then(({ code, signal }) =>
           reject(new Error(`${bin} exited (${signal ?? code}) before it was listening`)),

@@ -4,9 +4,9 @@
 // else proxied to the registry this machine is configured with.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
-import { spawnGuarded, tail } from './procs.mjs';
+import { spawnGuarded, tail, type GuardedProcess } from './procs.js';
 
 const HOST = '127.0.0.1';
 /** Verdaccio 6 boots in 2-4 s on a small machine; this leaves room for a slow CI box. */
@@ -16,25 +16,25 @@ const PORT_ATTEMPTS = 3;
 /** Proxy timeout for third-party packages (piscina, tinypool, hdr-histogram-js...). */
 const UPLINK_TIMEOUT = '60s';
 
-function verdaccioBin(root) {
+function verdaccioBin(root: string): string {
   const require = createRequire(join(root, 'package.json'));
   const manifestPath = require.resolve('verdaccio/package.json');
-  const { bin } = JSON.parse(readFileSync(manifestPath, 'utf8'));
-  return join(dirname(manifestPath), typeof bin === 'string' ? bin : bin.verdaccio);
+  const { bin } = JSON.parse(readFileSync(manifestPath, 'utf8')) as { bin: string | Record<string, string> };
+  return join(dirname(manifestPath), typeof bin === 'string' ? bin : bin.verdaccio!);
 }
 
-function freePort() {
+function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);
     probe.listen(0, HOST, () => {
-      const { port } = probe.address();
+      const { port } = probe.address() as AddressInfo;
       probe.close(() => resolve(port));
     });
   });
 }
 
-function config({ storage, htpasswd, uplink }) {
+function config({ storage, htpasswd, uplink }: { storage: string; htpasswd: string; uplink: string }): string {
   // YAML written by hand: JSON strings are valid YAML scalars, which quotes
   // the paths safely whatever the temp folder is called.
   const q = JSON.stringify;
@@ -66,7 +66,7 @@ logs:
 `;
 }
 
-async function ping(url) {
+async function ping(url: string): Promise<boolean> {
   try {
     const response = await fetch(new URL('-/ping', url), { signal: AbortSignal.timeout(2_000) });
     return response.ok;
@@ -80,12 +80,30 @@ async function ping(url) {
  * and private to this run; the caller stops the returned process (or lets
  * procs.stopAll do it). `orphanDir` is removed if the caller dies first.
  */
-export async function startVerdaccio({ root, dir, uplink, env, orphanDir }) {
+export interface Verdaccio {
+  url: string;
+  port: number;
+  proc: GuardedProcess;
+}
+
+export async function startVerdaccio({
+  root,
+  dir,
+  uplink,
+  env,
+  orphanDir,
+}: {
+  root: string;
+  dir: string;
+  uplink: string;
+  env: NodeJS.ProcessEnv;
+  orphanDir: string;
+}): Promise<Verdaccio> {
   mkdirSync(join(dir, 'storage'), { recursive: true });
   const configPath = join(dir, 'config.yaml');
   writeFileSync(configPath, config({ storage: join(dir, 'storage'), htpasswd: join(dir, 'htpasswd'), uplink }));
   const bin = verdaccioBin(root);
-  let lastError;
+  let lastError: Error | undefined;
   for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
     const port = await freePort();
     const url = `http://${HOST}:${port}/`;
@@ -105,5 +123,5 @@ export async function startVerdaccio({ root, dir, uplink, env, orphanDir }) {
     lastError = new Error(`verdaccio did not answer ${url}-/ping (attempt ${attempt})${tail(proc)}`);
     if (!/EADDRINUSE/.test(proc.stdout + proc.stderr)) break;
   }
-  throw lastError;
+  throw lastError ?? new Error('verdaccio did not start');
 }

@@ -3,13 +3,32 @@
 // taken from the code under test.
 import { connect } from 'node:net';
 
-export function openLineClient({ host, port, timeoutMs }) {
+export interface LineClient {
+  /** Writes `payload` as is (no terminator added) and resolves with the next answer line. */
+  request(payload: string): Promise<string>;
+  close(): void;
+}
+
+interface Waiter {
+  resolve(line: string): void;
+  reject(error: Error): void;
+}
+
+export function openLineClient({
+  host,
+  port,
+  timeoutMs,
+}: {
+  host: string;
+  port: number;
+  timeoutMs: number;
+}): Promise<LineClient> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port });
-    const lines = [];
-    const waiting = [];
+    const lines: string[] = [];
+    const waiting: Waiter[] = [];
     let buffered = '';
-    let failure;
+    let failure: Error | undefined;
     socket.setEncoding('utf8');
     socket.setTimeout(timeoutMs, () =>
       socket.destroy(new Error(`no answer from ${host}:${port} within ${timeoutMs / 1000} s`)),
@@ -20,22 +39,21 @@ export function openLineClient({ host, port, timeoutMs }) {
         lines.push(buffered.slice(0, newline));
         buffered = buffered.slice(newline + 1);
       }
-      while (lines.length && waiting.length) waiting.shift().resolve(lines.shift());
+      while (lines.length && waiting.length) waiting.shift()!.resolve(lines.shift()!);
     });
-    const settleAll = (error) => {
+    const settleAll = (error: Error) => {
       failure ??= error;
-      while (waiting.length) waiting.shift().reject(failure);
+      while (waiting.length) waiting.shift()!.reject(failure);
     };
     socket.on('error', (error) => settleAll(error));
     socket.on('close', () => settleAll(new Error(`${host}:${port} closed the connection`)));
     socket.once('connect', () =>
       resolve({
-        /** Writes `payload` as is (no terminator added) and resolves with the next answer line. */
         request(payload) {
           if (failure) return Promise.reject(failure);
           socket.write(payload);
-          if (lines.length) return Promise.resolve(lines.shift());
-          return new Promise((res, rej) => waiting.push({ resolve: res, reject: rej }));
+          if (lines.length) return Promise.resolve(lines.shift()!);
+          return new Promise<string>((res, rej) => waiting.push({ resolve: res, reject: rej }));
         },
         close() {
           socket.end();

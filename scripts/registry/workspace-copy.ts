@@ -17,14 +17,30 @@ import {
 } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
-function git(cwd, args) {
+function git(cwd: string, args: readonly string[]): string {
   return execFileSync('git', args, { cwd, encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Names and folders of the workspaces declared in `root`/package.json (simple `dir/*` globs only). */
-export function workspaces(root) {
-  const { workspaces: patterns = [] } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-  const dirs = new Set();
+export interface Manifest {
+  name: string;
+  version: string;
+  private?: boolean;
+  [field: string]: unknown;
+}
+
+export interface Workspace {
+  dir: string;
+  /** Its folder relative to the root, e.g. `packages/core`. */
+  rel: string;
+  manifest: Manifest;
+}
+
+export function workspaces(root: string): Workspace[] {
+  const { workspaces: patterns = [] } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    workspaces?: string[];
+  };
+  const dirs = new Set<string>();
   for (const pattern of patterns) {
     if (pattern.endsWith('/*')) {
       const parent = join(root, pattern.slice(0, -2));
@@ -37,7 +53,7 @@ export function workspaces(root) {
     .map((dir) => ({
       dir,
       rel: relative(root, dir),
-      manifest: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')),
+      manifest: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Manifest,
     }));
 }
 
@@ -47,7 +63,11 @@ export function workspaces(root) {
  * monorepo's, except the workspace packages, which point at the copy's own
  * folders (as `npm ci` would have linked them).
  */
-export function copyWorkspace(root, dest, { ref } = {}) {
+export function copyWorkspace(
+  root: string,
+  dest: string,
+  { ref }: { ref?: string | undefined } = {},
+): { files: number } {
   let copied = 0;
   mkdirSync(dest, { recursive: true });
   if (ref) {
@@ -74,7 +94,7 @@ export function copyWorkspace(root, dest, { ref } = {}) {
   const rootModules = join(root, 'node_modules');
   const destModules = join(dest, 'node_modules');
   mkdirSync(destModules);
-  const link = (target, path) => {
+  const link = (target: string, path: string) => {
     mkdirSync(dirname(path), { recursive: true });
     symlinkSync(target, path);
   };
@@ -94,6 +114,12 @@ export function copyWorkspace(root, dest, { ref } = {}) {
     } else if (!ownPackages.has(entry)) link(join(rootModules, entry), join(destModules, entry));
   }
   for (const [name, dir] of ownPackages) link(relative(dirname(join(destModules, name)), dir), join(destModules, name));
+  // A workspace whose dependency conflicts with a hoisted one (core's pino
+  // against Verdaccio's) has it in a node_modules of its own: link that too.
+  for (const ws of workspaces(dest)) {
+    const own = join(root, ws.rel, 'node_modules');
+    if (existsSync(own)) link(own, join(ws.dir, 'node_modules'));
+  }
 
   const identity = [
     '-c',

@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+// npm run measure -- <figures> [options]: the focused measurements behind the
+// figures of benchmarks/RESULTS.md and docs/benchmarks.md, one command for
+// all of them. Prints one JSON object on stdout; progress goes to stderr.
+import { parseArgs } from 'node:util';
+import { measurePerf, measureServer } from './lib/measure/baselines.js';
+import { measureConnections } from './lib/measure/connections.js';
+import { measureHop } from './lib/measure/hop.js';
+import { measureStrategies, STRATEGY_SETS } from './lib/measure/strategies.js';
+
+const EXIT_USAGE = 2;
+
+const USAGE = `usage: npm run measure -- <figures> [options]
+
+figures:
+  pool         thread and pool against sequential and async: convoy ratio, depth-1 rate and
+               main-thread CPU per request, fib(27) x 4 connections, the machine's parallel ceiling
+  cluster      cluster and fork against sequential and async (the same, plus 8 connections)
+  queue        process-pool and queue against sequential and async (the same)
+  connections  thread and fork: start-up and memory per open connection
+  hop          one hop to a worker thread without sockets: raw postMessage, piscina-shaped, piscina
+  server       a server against the bare net server (depth 1) and the bare line server (deep)
+  perf         fib-perf2 against the C client (depth 1), and at depth against the bare line server
+
+options:
+  --rounds N        rounds, alternated between the servers (default: 3; server 7; perf 5; hop 7)
+  --seconds S       seconds per sample (default: 1.5; server and perf 2)
+  --connections N   connections: opened by 'connections' (default 20), used by 'perf' deep (default 1)
+  --trips N         round trips per sample for 'hop' (default 10000)
+  --server NAME     'server' and 'perf': a strategy name or a script path (default async; perf: the line server)
+  --depth N         'server' and 'perf': requests in flight for the deep figure (default 64)
+
+Build first (npm run build); 'server' and 'perf' also need the C client (make -C benchmarks/baselines).
+Run it alone on the machine: figures are ratios measured in the same run (docs/benchmarks.md).`;
+
+class UsageError extends Error {}
+
+function positive(name: string, text: string | undefined, fallback: number, integer = true): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value)))
+    throw new UsageError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, not ${JSON.stringify(text)}`);
+  return value;
+}
+
+async function main(argv: readonly string[]): Promise<object | null> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      rounds: { type: 'string' },
+      seconds: { type: 'string' },
+      connections: { type: 'string' },
+      trips: { type: 'string' },
+      server: { type: 'string' },
+      depth: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return null;
+  }
+  if (positionals.length !== 1) throw new UsageError('name exactly one set of figures');
+  const figures = positionals[0]!;
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const set = STRATEGY_SETS[figures];
+  if (set) {
+    return measureStrategies(set, {
+      rounds: positive('rounds', values.rounds, 3),
+      seconds: positive('seconds', values.seconds, 1.5, false),
+    });
+  }
+  switch (figures) {
+    case 'connections':
+      return measureConnections({ connections: positive('connections', values.connections, 20) });
+    case 'hop':
+      return measureHop({
+        rounds: positive('rounds', values.rounds, 7),
+        trips: positive('trips', values.trips, 10_000),
+      });
+    case 'server':
+      return measureServer({
+        server: values.server ?? 'async',
+        rounds: positive('rounds', values.rounds, 7),
+        seconds: positive('seconds', values.seconds, 2, false),
+        depth: positive('depth', values.depth, 64),
+        log,
+      });
+    case 'perf':
+      return measurePerf({
+        server: values.server ?? 'benchmarks/baselines/line-server.mjs',
+        rounds: positive('rounds', values.rounds, 5),
+        seconds: positive('seconds', values.seconds, 2, false),
+        depth: positive('depth', values.depth, 64),
+        connections: positive('connections', values.connections, 1),
+        log,
+      });
+    default:
+      throw new UsageError(`unknown figures ${JSON.stringify(figures)}`);
+  }
+}
+
+try {
+  const result = await main(process.argv.slice(2));
+  if (result) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+} catch (error) {
+  if (error instanceof UsageError || (error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    process.stderr.write(`measure: ${(error as Error).message}\n\n${USAGE}\n`);
+    process.exitCode = EXIT_USAGE;
+  } else throw error;
+}
