@@ -17,7 +17,7 @@ export {
   type ServerOptionSpec,
   type StartOptions,
 } from './lib/options.js';
-export { serve, startServer } from './lib/server.js';
+export { reporterFor, serve, startServer, type ServeExtras } from './lib/server.js';
 export { runCli, strategyProgram } from './lib/cli.js';
 export {
   ShutdownTimeoutError,
@@ -73,6 +73,7 @@ export {
 } from './lib/stats.js';
 export {
   ServerMetrics,
+  trackSupervisor,
   type GaugeSources,
   type MetricJson,
   type MetricValueJson,
@@ -87,6 +88,7 @@ export {
   createLogger,
   jsonLogger,
   logReporter,
+  reportingLogger,
   textLogger,
   type LogFields,
   type LogFormat,

@@ -16,3 +16,4 @@ export { workerProcessSuite, type WorkerProcessConfig } from './lib/worker-proce
 export { workerThreadSuite, type WorkerThreadConfig } from './lib/worker-threads.js';
 export { until } from './lib/until.js';
 export { metricsUrl, sample, scrape } from './lib/metrics.js';
+export { operationsSuite, type OperationsConfig } from './lib/operations.js';
