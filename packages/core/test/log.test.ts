@@ -6,12 +6,12 @@ function sink() {
   return { lines, write: (line: string) => lines.push(line) };
 }
 
-test('text: human lines with the program name, below the level dropped, an error appended', (t) => {
+test('text: human lines with the program name, below the level dropped, fields not shown', (t) => {
   const out = sink();
   const log: Logger = textLogger({ name: 'fib-server-pool', level: 'info', sink: out });
   log.debug({}, 'not shown');
   log.info({ worker: 7 }, 'a pool thread died; it is replaced');
-  log.warn({ err: new Error('EMFILE') }, 'accept failed');
+  log.warn({ err: new Error('EMFILE') }, 'accept failed: EMFILE');
   t.false(log.isLevelEnabled('debug'));
   t.true(log.isLevelEnabled('error'));
   t.deepEqual(out.lines, [
@@ -22,8 +22,11 @@ test('text: human lines with the program name, below the level dropped, an error
 
 test('text at level error shows the stack of an unexpected error', (t) => {
   const out = sink();
-  textLogger({ name: 'x', level: 'error', sink: out }).error({ err: new TypeError('bug') }, 'a compute job failed');
-  t.regex(out.lines[0]!, /^x: a compute job failed: TypeError: bug\n {4}at /);
+  textLogger({ name: 'x', level: 'error', sink: out }).error(
+    { err: new TypeError('bug') },
+    'a compute job failed: bug',
+  );
+  t.regex(out.lines[0]!, /^x: a compute job failed: bug\nTypeError: bug\n {4}at /);
 });
 
 test('json: pino records with level, time, msg, pid, name and the fields', (t) => {

@@ -63,14 +63,16 @@ test('stats snapshots merge, and a snapshot of another shape is refused', (t) =>
 });
 
 test('the exposition has every code, the histogram with cumulative buckets, the gauges and process metrics', async (t) => {
-  const metrics = new ServerMetrics({ workers: true, queue: true });
+  const metrics = new ServerMetrics();
   const { stats } = metrics;
+  const queueWait = metrics.trackQueue();
+  metrics.trackWorkers(() => 2);
   stats.codes[codeIndex('ok')]! += 7;
   stats.codes[codeIndex('out_of_range')]! += 1;
   stats.duration.observe(0.00002, 2);
   stats.duration.observe(0.3);
-  stats.queueWait.observe(0.002);
-  metrics.track({ connectionsOpen: () => 3, jobsPending: () => 4, workers: () => 2 });
+  queueWait.observe(0.002);
+  metrics.track({ connectionsOpen: () => 3, jobsPending: () => 4 });
   metrics.workerRestarted();
   const text = await metrics.text();
   for (const code of REQUEST_CODES) t.not(sample(text, `fib_requests_total{code="${code}"}`), undefined, code);
@@ -108,8 +110,8 @@ test('a primary sums its workers: counters, histogram buckets and gauges', async
     return m;
   };
   const workers = [worker(), worker(), worker()];
-  const primary = new ServerMetrics({ workers: true, processMetrics: false });
-  primary.track({ workers: () => 3 });
+  const primary = new ServerMetrics({ processMetrics: false });
+  primary.trackWorkers(() => 3);
   primary.setRemote(() => Promise.all(workers.map((w) => w.json())));
   const text = await primary.text();
   t.is(sample(text, 'fib_requests_total{code="ok"}'), 30);

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { OptionError, parseArgs, usage } from './options.js';
 import type { Reporter } from './events.js';
+import { createLogger, logReporter } from './log.js';
+import { notifyReady } from './readiness.js';
+import { reloader } from './reload.js';
 import { serve } from './server.js';
 import { ShutdownTimeoutError, type RunningServer, type ServerProgram, type Strategy } from './strategy.js';
 
@@ -23,9 +26,12 @@ function formatHost(host: string): string {
 }
 
 /**
- * Runs a server bin: parses argv, prints the ready line, and shuts down
- * gracefully on SIGINT or SIGTERM (exit 0, or 1 when --shutdown-timeout cut
- * work off). `packageJsonUrl` is the bin's package.json, for --version.
+ * Runs a server bin: parses argv, prints the ready line (and the metrics
+ * URL), tells a process manager it is ready, reloads on SIGHUP, and shuts
+ * down gracefully on SIGINT or SIGTERM (exit 0, or 1 when --shutdown-timeout
+ * cut work off). Everything it says after parsing goes through the logger of
+ * --log-format and --log-level. `packageJsonUrl` is the bin's package.json,
+ * for --version.
  */
 export async function runCli(
   program: ServerProgram,
@@ -52,39 +58,58 @@ export async function runCli(
   }
   const { options } = parsed;
   // What the server reports (a worker died, an accept failed) is printed here, and only here.
-  const report: Reporter = (event) => {
-    if (event.level !== 'debug') process.stderr.write(`${bin}: ${event.msg}\n`);
-  };
+  const logger = createLogger(options.logFormat, {
+    name: bin,
+    level: options.logLevel,
+    base: { strategy: program.name },
+  });
+  const report: Reporter = logReporter(logger);
   let server: RunningServer;
   try {
     server = await program.start(options, report);
   } catch (error) {
     const reason =
       (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'address already in use' : (error as Error).message;
-    process.stderr.write(`${bin}: cannot listen on ${formatHost(options.host)}:${options.port}: ${reason}\n`);
+    logger.error(
+      { event: 'listen-failed', code: (error as NodeJS.ErrnoException).code },
+      `cannot listen on ${formatHost(options.host)}:${options.port}: ${reason}`,
+    );
     process.exit(1);
   }
   const { host, port } = server.address;
   process.stdout.write(`${bin} listening on ${formatHost(host)}:${port}\n`);
+  if (server.metricsUrl !== undefined) process.stdout.write(`${bin} metrics on ${server.metricsUrl}\n`);
+  notifyReady();
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
-      process.stderr.write(`${bin}: ${signal} again, exiting now\n`);
+      logger.warn({ event: 'signal', signal }, `${signal} again, exiting now`);
       process.exit(1);
     }
     stopping = true;
-    process.stderr.write(`${bin}: ${signal}, shutting down (up to ${options.shutdownTimeout} s)\n`);
+    logger.info({ event: 'signal', signal }, `${signal}, shutting down (up to ${options.shutdownTimeout} s)`);
     server.close().then(
       () => process.exit(0),
       (error: unknown) => {
-        process.stderr.write(`${bin}: ${(error as Error).message}\n`);
+        logger.error({ event: 'shutdown-failed' }, (error as Error).message);
         process.exit(error instanceof ShutdownTimeoutError ? 1 : 70);
       },
     );
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // SIGHUP (a closing terminal, an operator's reload) never stops the server.
+  const reload = server.reload === undefined ? null : reloader(server.reload, report);
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    if (reload === null) {
+      logger.info({ event: 'signal', signal: 'SIGHUP' }, 'SIGHUP: no workers to replace; going on');
+      return;
+    }
+    logger.info({ event: 'signal', signal: 'SIGHUP' }, 'SIGHUP: reloading');
+    reload.request();
+  });
   // A server that stopped by itself (its workers cannot start) has said why through `report`.
   server.done.catch(() => process.exit(1));
 }

@@ -110,7 +110,7 @@ export class Connection {
       const { remoteAddress, remotePort } = socket;
       this.#peer =
         remoteAddress?.includes(':') === true ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`;
-      this.#log.debug({ remote: this.#peer }, `connection from ${this.#peer} opened`);
+      this.#log.debug({ event: 'connection-opened', remote: this.#peer }, `connection from ${this.#peer} opened`);
     }
     socket.setNoDelay(true);
     if (limits.idleTimeoutMs > 0) {
@@ -355,7 +355,7 @@ export class Connection {
   #onClose(): void {
     this.#closed = true;
     this.#log?.debug(
-      { remote: this.#peer, requests: this.#requests, errors: this.#errors },
+      { event: 'connection-closed', remote: this.#peer, requests: this.#requests, errors: this.#errors },
       `connection from ${this.#peer} closed after ${this.#requests} requests (${this.#errors} ERR)`,
     );
     this.#slots = [];

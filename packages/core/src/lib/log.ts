@@ -56,15 +56,18 @@ export interface LoggerOptions {
 
 /**
  * The human lines the servers have always printed on stderr:
- * `fib-server-pool: a pool thread died; it is replaced`. An `err` field is
- * appended to the message (with its stack at level error, where it is a bug).
+ * `fib-server-pool: a pool thread died; it is replaced`. The message says
+ * everything; fields are for machines. At level error an `err` field's stack
+ * follows on the next lines: there it is a bug to look into.
  */
 export function textLogger(options: LoggerOptions): Logger {
   const sink = options.sink ?? process.stderr;
   const threshold = RANK[options.level ?? 'info'];
   const line = (level: LogLevel) => (fields: LogFields, msg: string) => {
     if (RANK[level] < threshold) return;
-    sink.write(`${options.name}: ${msg}${describeError(fields.err, level === 'error')}\n`);
+    const { err } = fields;
+    const stack = level === 'error' && err instanceof Error && err.stack !== undefined ? `\n${err.stack}` : '';
+    sink.write(`${options.name}: ${msg}${stack}\n`);
   };
   const logger: Logger = {
     debug: line('debug'),
@@ -75,12 +78,6 @@ export function textLogger(options: LoggerOptions): Logger {
     child: () => logger,
   };
   return logger;
-}
-
-function describeError(err: unknown, withStack: boolean): string {
-  if (err === undefined) return '';
-  if (err instanceof Error) return `: ${(withStack ? err.stack : undefined) ?? err.message}`;
-  return `: ${String(err)}`;
 }
 
 /**
@@ -105,9 +102,11 @@ export function createLogger(format: LogFormat, options: LoggerOptions): Logger 
   return format === 'json' ? jsonLogger(options) : textLogger(options);
 }
 
-/** A record as the library reports it (a server event): a level, a line for people, fields. */
+/** A record as the library reports it (a server event): a level, a kind, a line for people, fields. */
 export interface LogRecord {
   readonly level: 'debug' | 'info' | 'warn' | 'error';
+  /** A stable name for the kind of record, e.g. `worker-died`. */
+  readonly event: string;
   readonly msg: string;
   readonly [field: string]: unknown;
 }
@@ -118,4 +117,27 @@ export function logReporter(logger: Logger): (record: LogRecord) => void {
     const { level, msg, ...fields } = record;
     if (logger.isLevelEnabled(level)) logger[level](fields, msg);
   };
+}
+
+/**
+ * A Logger that passes every record at or above `level` to a reporter (the
+ * server's Reporter): what library code logs reaches whatever the
+ * application chose to print, as events do.
+ */
+export function reportingLogger(report: (record: LogRecord) => void, level: LogLevel): Logger {
+  const threshold = RANK[level];
+  const at =
+    (recordLevel: LogRecord['level']) =>
+    (fields: LogFields, msg: string): void => {
+      if (RANK[recordLevel] >= threshold) report({ event: 'log', ...fields, level: recordLevel, msg });
+    };
+  const logger: Logger = {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    isLevelEnabled: (wanted) => RANK[wanted] >= threshold,
+    child: () => logger,
+  };
+  return logger;
 }

@@ -1,5 +1,6 @@
 import { AggregatorRegistry, Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import { type HistogramData, REQUEST_CODES, RequestStats } from './stats.js';
+import type { Supervisor } from './workers/supervisor.js';
 
 /** One value of a metric as `getMetricsAsJSON` gives it (prom-client does not export this type). */
 export interface MetricValueJson {
@@ -21,10 +22,6 @@ export interface MetricJson {
 export type MetricsJson = MetricJson[];
 
 export interface MetricsOptions {
-  /** The strategy has workers: export fib_workers and fib_worker_restarts_total. */
-  readonly workers?: boolean;
-  /** The strategy has a job queue: export fib_queue_wait_seconds. */
-  readonly queue?: boolean;
   /** prom-client's default process metrics (CPU, memory, event loop lag, GC). Default: true. */
   readonly processMetrics?: boolean;
 }
@@ -33,20 +30,23 @@ export interface MetricsOptions {
 export interface GaugeSources {
   connectionsOpen?: () => number;
   jobsPending?: () => number;
-  workers?: () => number;
 }
 
 /**
  * A registry of one server's metrics: the request counters and histograms of
  * `stats` (filled by the connections), gauges read from `sources` at scrape
- * time, worker restarts, and prom-client's default process metrics. A primary
- * that runs workers in other processes adds theirs through `setRemote`.
+ * time, and prom-client's default process metrics. An engine with workers
+ * adds fib_workers and fib_worker_restarts_total (`trackWorkers`), one with a
+ * queue fib_queue_wait_seconds (`trackQueue`). A primary that runs workers in
+ * other processes adds their metrics through `setRemote`.
  */
 export class ServerMetrics {
   readonly registry = new Registry();
   readonly stats = new RequestStats();
   readonly #sources: GaugeSources = {};
-  readonly #restarts: Counter | null = null;
+  #restarts: Counter | null = null;
+  #workers: (() => number) | null = null;
+  #queue = false;
   #remote: (() => Promise<MetricsJson[]>) | null = null;
 
   constructor(options: MetricsOptions = {}) {
@@ -61,16 +61,6 @@ export class ServerMetrics {
         stats.duration,
       ),
     );
-    if (options.queue === true) {
-      register(
-        this.registry,
-        new HistogramCollector(
-          'fib_queue_wait_seconds',
-          'Seconds a compute job waited for a free worker',
-          stats.queueWait,
-        ),
-      );
-    }
     const sources = this.#sources;
     const sampled = (name: string, help: string, read: (s: GaugeSources) => (() => number) | undefined) =>
       new Gauge({
@@ -83,14 +73,6 @@ export class ServerMetrics {
       });
     sampled('fib_connections_open', 'Client connections open now', (s) => s.connectionsOpen);
     sampled('fib_jobs_pending', 'Compute jobs handed out and not answered yet', (s) => s.jobsPending);
-    if (options.workers === true) {
-      sampled('fib_workers', 'Workers (threads or processes) running now', (s) => s.workers);
-      this.#restarts = new Counter({
-        name: 'fib_worker_restarts_total',
-        help: 'Workers replaced after they died or were recycled',
-        registers,
-      });
-    }
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -99,8 +81,53 @@ export class ServerMetrics {
     Object.assign(this.#sources, sources);
   }
 
+  /**
+   * The engine runs workers: `count` says how many are up now (fib_workers);
+   * `workerRestarted` counts replacements (fib_worker_restarts_total). A later
+   * call replaces `count`.
+   */
+  trackWorkers(count: () => number): void {
+    if (this.#workers === null) {
+      const up = () => this.#workers?.() ?? 0;
+      new Gauge({
+        name: 'fib_workers',
+        help: 'Workers (threads or processes) up now',
+        registers: [this.registry],
+        collect() {
+          this.set(up());
+        },
+      });
+      this.#restarts = new Counter({
+        name: 'fib_worker_restarts_total',
+        help: 'Workers started to replace one that died or was recycled',
+        registers: [this.registry],
+      });
+    }
+    this.#workers = count;
+  }
+
   workerRestarted(): void {
     this.#restarts?.inc();
+  }
+
+  /**
+   * The engine has a job queue: fib_queue_wait_seconds is exported, and the
+   * engine observes into the histogram returned (seconds from a job's
+   * arrival to a worker taking it).
+   */
+  trackQueue(): HistogramData {
+    if (!this.#queue) {
+      this.#queue = true;
+      register(
+        this.registry,
+        new HistogramCollector(
+          'fib_queue_wait_seconds',
+          'Seconds a compute job waited for a free worker',
+          this.stats.queueWait,
+        ),
+      );
+    }
+    return this.stats.queueWait;
   }
 
   /**
@@ -126,6 +153,20 @@ export class ServerMetrics {
     if (this.#remote === null) return this.registry.metrics();
     const [local, remote] = await Promise.all([this.json(), this.#remote()]);
     return AggregatorRegistry.aggregate([local, ...remote]).metrics();
+  }
+}
+
+/**
+ * fib_workers and fib_worker_restarts_total for the workers of `supervisor`:
+ * those ready now, and, for a pool whose dead are replaced (`replaces`), one
+ * restart per worker that ended without being asked to.
+ */
+export function trackSupervisor(metrics: ServerMetrics, supervisor: Supervisor, replaces: boolean): void {
+  metrics.trackWorkers(() => supervisor.ready.length);
+  if (replaces) {
+    supervisor.on('exit', (death) => {
+      if (!death.expected) metrics.workerRestarted();
+    });
   }
 }
 

@@ -9,7 +9,7 @@ import {
   type OptionSpec,
   type OptionValue,
 } from './command-line.js';
-import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevel } from './log.js';
 
 export { OptionError } from './command-line.js';
 
@@ -33,7 +33,11 @@ export interface ServerOptions {
   logLevel: LogLevel;
 }
 
-export type StartOptions = Partial<ServerOptions>;
+/**
+ * The library API's options: the CLI's, camelCased, and a `logger` (a pino
+ * logger fits) for what the server reports; without one it reports nothing.
+ */
+export type StartOptions = Partial<ServerOptions> & { readonly logger?: Logger };
 export type OptionName = keyof ServerOptions;
 
 /**
@@ -212,6 +216,8 @@ export function resolveOptions(options: StartOptions | undefined, policy: Option
   const given = new Map<OptionName, unknown>();
   for (const key of Object.keys(options ?? {})) {
     const value = (options as Record<string, unknown>)[key];
+    // Not an option of the table: startServer takes it.
+    if (key === 'logger') continue;
     if (!(OPTION_NAMES as string[]).includes(key)) {
       throw new TypeError(`options.${key} is not a known option (known: ${OPTION_NAMES.join(', ')})`);
     }

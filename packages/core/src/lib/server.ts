@@ -4,6 +4,9 @@ import { ERROR_LINES } from '@fib/protocol';
 import { Connection, type ConnectionLimits, type SharedState } from './connection.js';
 import { resolveOptions, type ServerOptions, type StartOptions } from './options.js';
 import { reason, silent, type Reporter } from './events.js';
+import { logReporter, reportingLogger } from './log.js';
+import { ServerMetrics } from './metrics.js';
+import { type MetricsEndpoint, serveMetrics } from './metrics-http.js';
 import { ShutdownTimeoutError, type Engine, type RunningServer, type Strategy } from './strategy.js';
 
 /**
@@ -12,15 +15,38 @@ import { ShutdownTimeoutError, type Engine, type RunningServer, type Strategy } 
  * gracefully. Options are the library API's; `startServer` validates them.
  */
 export async function startServer(strategy: Strategy, options?: StartOptions): Promise<RunningServer> {
-  return serve(strategy, resolveOptions(options, strategy));
+  const resolved = resolveOptions(options, strategy);
+  return serve(strategy, resolved, reporterFor(options));
 }
 
-/** `startServer` for options already resolved (the CLI), reporting to `report`. */
+/** The reporter of a library server: the caller's logger, or silence. Own property only. */
+export function reporterFor(options: StartOptions | undefined): Reporter {
+  const logger = options !== undefined && Object.hasOwn(options, 'logger') ? options.logger : undefined;
+  if (logger === undefined) return silent;
+  for (const method of ['debug', 'info', 'warn', 'error', 'isLevelEnabled'] as const) {
+    if (typeof logger[method] !== 'function') {
+      throw new TypeError(`options.logger must have a ${method}() method, as a pino logger does`);
+    }
+  }
+  return logReporter(logger);
+}
+
+export interface ServeExtras {
+  /** Count into this registry and serve no endpoint: a cluster worker, whose primary serves its metrics. */
+  readonly metrics?: ServerMetrics;
+}
+
+/**
+ * `startServer` for options already resolved (the CLI), reporting to
+ * `report`. With --metrics-port it counts and serves its metrics.
+ */
 export async function serve(
   strategy: Strategy,
   options: ServerOptions,
   report: Reporter = silent,
+  extras: ServeExtras = {},
 ): Promise<RunningServer> {
+  const metrics = extras.metrics ?? (options.metricsPort === null ? null : new ServerMetrics());
   // An engine may fail while the server starts, or any time after.
   let fail: (error: Error) => void = () => {};
   let early: Error | null = null;
@@ -30,25 +56,61 @@ export async function serve(
       early ??= error;
       fail(error);
     },
+    metrics,
   });
   let server: ListeningServer;
   try {
     if (early !== null) throw early;
-    server = await listen(engine, options, report);
+    server = await listen(engine, options, report, metrics);
   } catch (error) {
     await engine.close();
     throw error;
   }
   fail = server.fail;
   if (early !== null) server.fail(early);
-  return { address: server.address, close: server.close, done: server.done };
+  let endpoint: MetricsEndpoint | null = null;
+  if (metrics !== null && options.metricsPort !== null && extras.metrics === undefined) {
+    try {
+      endpoint = await serveMetrics(metrics, options.host, options.metricsPort, (error) =>
+        report({
+          level: 'warn',
+          event: 'metrics-failed',
+          msg: `a metrics scrape failed: ${error.message}`,
+          err: error,
+        }),
+      );
+    } catch (error) {
+      await server.close().catch(() => {});
+      throw new Error(`cannot serve metrics on port ${options.metricsPort}: ${reason(error)}`, { cause: error });
+    }
+  }
+  const close = async () => {
+    try {
+      await server.close();
+    } finally {
+      await endpoint?.close();
+    }
+  };
+  const reload = engine.reload?.bind(engine);
+  return {
+    address: server.address,
+    close,
+    done: server.done,
+    ...(endpoint === null ? {} : { metricsUrl: endpoint.url }),
+    ...(reload === undefined ? {} : { reload }),
+  };
 }
 
 interface ListeningServer extends RunningServer {
   fail(error: Error): void;
 }
 
-async function listen(engine: Engine, options: ServerOptions, report: Reporter): Promise<ListeningServer> {
+async function listen(
+  engine: Engine,
+  options: ServerOptions,
+  report: Reporter,
+  metrics: ServerMetrics | null,
+): Promise<ListeningServer> {
   const limits: ConnectionLimits = {
     maxN: options.maxN,
     maxLine: options.maxLine,
@@ -61,6 +123,9 @@ async function listen(engine: Engine, options: ServerOptions, report: Reporter):
     draining: false,
     report: (error) =>
       report({ level: 'error', event: 'job-failed', msg: `a compute job failed: ${reason(error)}`, err: error }),
+    stats: metrics?.stats ?? null,
+    // Built only at debug level: below it, connections skip logging altogether.
+    ...(options.logLevel === 'debug' ? { log: reportingLogger(report, 'debug') } : {}),
   };
   /** Every socket we hold: served, waiting its turn, or adopted by the engine. */
   const sockets = new Set<Socket>();
@@ -68,6 +133,7 @@ async function listen(engine: Engine, options: ServerOptions, report: Reporter):
   const waiting: Socket[] = [];
   const concurrency = engine.concurrency ?? Infinity;
   let allGone: (() => void) | null = null;
+  metrics?.track({ connectionsOpen: () => sockets.size, jobsPending: () => shared.jobs });
 
   const forget = (socket: Socket) => {
     sockets.delete(socket);

@@ -1,5 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Reporter } from './events.js';
+import type { ServerMetrics } from './metrics.js';
+import type { ReloadResult } from './reload.js';
 import type { OptionPolicy, ServerOptions } from './options.js';
 
 /**
@@ -23,6 +25,13 @@ interface EngineLifecycle {
    * now, without waiting for work they may still hold.
    */
   close(): Promise<void>;
+  /**
+   * SIGHUP: replace the workers one at a time, each new one ready before
+   * the old one drains, without refusing or dropping a request. Called one
+   * at a time (the server queues the next). An engine without it has
+   * nothing to reload.
+   */
+  reload?(): Promise<ReloadResult>;
 }
 
 /** An engine that frames connections in this process and computes their requests somewhere. */
@@ -61,6 +70,11 @@ export interface ServerContext {
    * down, and its `done` rejects with `error`.
    */
   fail(error: Error): void;
+  /**
+   * Where the engine records what only it sees (queue waits, workers up,
+   * restarts); null when metrics are off, and then recording costs nothing.
+   */
+  readonly metrics: ServerMetrics | null;
 }
 
 /** A concurrency strategy: the only thing a strategy package adds to `@fib/core`. */
@@ -82,6 +96,10 @@ export interface RunningServer {
    * if it stopped by itself because it could not go on (workers that cannot start).
    */
   readonly done: Promise<void>;
+  /** Where Prometheus metrics are served (`http://HOST:PORT/metrics`), when --metrics-port was given. */
+  readonly metricsUrl?: string;
+  /** SIGHUP: replaces the workers one at a time; absent when the server has none to replace. */
+  reload?(): Promise<ReloadResult>;
 }
 
 /**
