@@ -8,8 +8,10 @@ import {
   processHandle,
   retryOnce,
   Supervisor,
+  trackSupervisor,
   WorkerDiedError,
   type ComputeEngine,
+  type HistogramData,
   type Reporter,
   type ServerContext,
   type ServerOptions,
@@ -44,6 +46,8 @@ class QueueEngine implements ComputeEngine {
   readonly #supervisor: Supervisor;
   readonly #report: Reporter;
   readonly #faults: WorkerFaultPlan | null = workerFaultPlan();
+  /** fib_queue_wait_seconds, when metrics are on. */
+  readonly #queueWait: HistogramData | null = null;
   #nextId = 0;
   #closing: Promise<void> | null = null;
 
@@ -59,6 +63,10 @@ class QueueEngine implements ComputeEngine {
         return held === undefined ? '' : ` while computing fib(${held.job.n})`;
       },
     });
+    if (context.metrics !== null) {
+      trackSupervisor(context.metrics, this.#supervisor, true);
+      this.#queueWait = context.metrics.trackQueue();
+    }
     this.#supervisor.on('ready', (worker) => {
       worker.onMessage((message) => this.#onMessage(worker, message));
       this.#next(worker);
@@ -109,6 +117,7 @@ class QueueEngine implements ComputeEngine {
     // A retry for a connection that is gone is not worth a worker's time.
     if (owner.closed) return Promise.reject(new ConnectionClosedError());
     const job = new Job(n, owner);
+    if (this.#queueWait !== null) job.queuedAt = performance.now();
     const worker = this.#idle.pop();
     if (worker !== undefined) this.#dispatch(worker, job);
     else if (attempt === 1) this.#queue.push(job);
@@ -118,6 +127,8 @@ class QueueEngine implements ComputeEngine {
   }
 
   #dispatch(worker: WorkerHandle, job: Job): void {
+    // A job that found an idle worker waited 0 s: it counts, so that the share of jobs that waited shows.
+    this.#queueWait?.observe((performance.now() - job.queuedAt) / 1000);
     const id = ++this.#nextId;
     this.#held.set(worker, { job, id });
     const fault = this.#faults?.take(job.n);

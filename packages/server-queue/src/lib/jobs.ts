@@ -10,6 +10,8 @@ export class Owner {
 export class Job {
   /** The queue lane it waits in, if it waits. */
   lane: Set<Job> | null = null;
+  /** performance.now() when it arrived, when metrics are on (fib_queue_wait_seconds). */
+  queuedAt = 0;
   readonly resolve: (value: number) => void;
   readonly reject: (error: unknown) => void;
   readonly promise: Promise<number>;
