@@ -53,15 +53,20 @@ export async function runTimeline(ctx: TimelineContext): Promise<Timeline> {
   const forward = () => stopHeavy.abort();
   ctx.signal.addEventListener('abort', forward, { once: true });
   const heavy = new Promise<Awaited<ReturnType<typeof runLoad>> | null>((resolve, reject) => {
+    let started = false;
     const start = setTimeout(
       () => {
+        started = true;
         runLoad({ host: ctx.host, port: ctx.port, n: SLOW_N, signal: stopHeavy.signal }).then(resolve, reject);
       },
       t0 + HEAVY_ON_S * 1000 - performance.now(),
     );
-    ctx.signal.addEventListener(
+    // Interrupted before it started: there is nothing to wait for. (A listener on the local
+    // signal, not on the run's, which every strategy's timeline would otherwise add to.)
+    stopHeavy.signal.addEventListener(
       'abort',
       () => {
+        if (started) return;
         clearTimeout(start);
         resolve(null);
       },
