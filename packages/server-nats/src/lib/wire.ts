@@ -41,11 +41,14 @@ export const MAX_DELIVER = 3;
 /** A job delivered this many times had two workers die on it: it is answered, not computed. */
 export const GIVE_UP_DELIVERY = MAX_DELIVER;
 /**
- * fib(n) up to this runs on the worker's NATS thread: about 1 ms here
- * (fib(25) is 242 785 calls), less than a hop to a compute thread would add
- * to a cheap request, and far too short to delay a progress signal.
+ * fib(n) up to this runs on the worker's NATS thread: fib(30) is about 10 ms
+ * here (1.3 million calls; each n more costs about 1.618 times as much),
+ * less than a compute thread's start-up, and even ten times slower on a
+ * loaded machine it delays no progress signal (PROGRESS_EVERY_MS). Above it,
+ * a compute thread keeps the NATS thread free, and a cancelled job can be
+ * stopped.
  */
-export const INLINE_MAX_N = 25;
+export const INLINE_MAX_N = 30;
 /** How long one pull request waits at the server; an idle worker renews it then. */
 export const PULL_EXPIRES_MS = 5000;
 /** A pull with no message nor status by then was lost (a server restarted or a leader moved): pull again. */

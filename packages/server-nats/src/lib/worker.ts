@@ -54,6 +54,8 @@ export interface WorkerOptions {
   readonly waitForServer?: boolean;
   /** Lines worth logging while it starts (later ones are 'log' events). */
   readonly log?: (line: string) => void;
+  /** The stream and its consumer exist already (a front-end's own local worker): do not check. */
+  readonly queueExists?: boolean;
 }
 
 /** Until a front-end has created the stream and its consumer (a worker host may start first). */
@@ -147,7 +149,7 @@ export class NatsWorker extends EventEmitter<NatsWorkerEvents> {
     const nc = await connectNats(options.servers, options.name ?? 'fib-worker-nats', options.waitForServer ?? false);
     const worker = new NatsWorker(nc, options.concurrency);
     // A pull to a consumer that does not exist yet is dropped without a word: wait for it first.
-    await waitForQueue(nc, options.log ?? (() => {}));
+    if (options.queueExists !== true) await waitForQueue(nc, options.log ?? (() => {}));
     // The subscription must reach the server before the first pull's answer can.
     await nc.flush();
     for (const slot of worker.#slots) worker.#pull(slot);

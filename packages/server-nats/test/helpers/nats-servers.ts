@@ -82,20 +82,16 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<v
   await exited;
 }
 
-/**
- * The nats-server starter of one test file: every server it starts is
- * killed, and its store removed, once the file's tests are done.
- */
-export function natsStarter(test: TestFn): {
+export interface NatsStarter {
   single(): Promise<NatsNode>;
   cluster(size: number): Promise<NatsNode[]>;
-} {
-  const nodes: NatsNode[] = [];
-  test.after.always(async () => {
-    await Promise.all(nodes.map((node) => stopChild(node.child, 'SIGKILL')));
-    for (const node of nodes) rmSync(node.store, { recursive: true, force: true });
-  });
+  /** Kills every server started and removes its store. */
+  stopAll(): Promise<void>;
+}
 
+/** Starts nats-servers on free loopback ports and remembers them, for `stopAll`. */
+export function createNatsStarter(): NatsStarter {
+  const nodes: NatsNode[] = [];
   const make = async (spec: NodeSpec): Promise<NatsNode> => {
     const node: NatsNode = {
       name: spec.name,
@@ -111,7 +107,6 @@ export function natsStarter(test: TestFn): {
     nodes.push(node);
     return node;
   };
-
   return {
     single: async () =>
       make({
@@ -133,5 +128,16 @@ export function natsStarter(test: TestFn): {
         ),
       );
     },
+    stopAll: async () => {
+      await Promise.all(nodes.map((node) => stopChild(node.child, 'SIGKILL')));
+      for (const node of nodes) rmSync(node.store, { recursive: true, force: true });
+    },
   };
+}
+
+/** The starter of one test file: every server it starts is killed, and its store removed, once the file's tests are done. */
+export function natsStarter(test: TestFn): NatsStarter {
+  const starter = createNatsStarter();
+  test.after.always(() => starter.stopAll());
+  return starter;
 }
