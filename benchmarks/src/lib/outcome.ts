@@ -26,7 +26,7 @@ export interface StrategyOutcome {
   timeline?: Timeline;
 }
 
-/** The ratios of one strategy, measured in the same run (SPEC section 7: compare ratios, not times). */
+/** The ratios of one strategy, measured in the same run (docs/benchmarks.md: compare ratios, not times). */
 export interface Ratios {
   /** B rate / A rate: how much of perf2's rate survives a client looping fib(30). */
   ba: number | null;

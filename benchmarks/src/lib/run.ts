@@ -112,7 +112,7 @@ export async function runStrategy(
     }
     const { code, signal: exitSignal } = report.exit;
     if (!report.killed && code !== 0 && outcome.status === 'ok' && !signal.aborted) {
-      outcome.notes.push(`exited with ${exitSignal ?? `code ${code}`} after SIGTERM (SPEC: 0)`);
+      outcome.notes.push(`exited with ${exitSignal ?? `code ${code}`} after SIGTERM (docs/cli.md: 0)`);
     }
   }
   const failed = outcome.rounds.flatMap(runsOf).filter((run) => run.failed > 0);

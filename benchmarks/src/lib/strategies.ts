@@ -18,7 +18,7 @@ export interface StrategyPackage {
 }
 
 /**
- * SPEC section 2's order, from one connection at a time to all cores: the
+ * docs/README.md's order, from one connection at a time to all cores: the
  * table reads top to bottom as the story of the original project. Strategies
  * not listed here (new packages) follow, alphabetically.
  */

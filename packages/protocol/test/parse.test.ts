@@ -11,7 +11,7 @@ import {
   FibError,
 } from '@fib/protocol';
 
-/** The rule of SPEC section 3, written the slow, obvious way. */
+/** The rule of docs/protocol.md, "Requests", written the slow, obvious way. */
 function reference(line: string, maxN: number): number {
   const body = line.replace(/\r$/, '').replace(/^[ \t]+|[ \t]+$/g, '');
   if (body === '') return BLANK;

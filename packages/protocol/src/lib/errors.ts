@@ -1,4 +1,4 @@
-/** The codes of `ERR <code> <message>` lines (SPEC section 3). */
+/** The codes of `ERR <code> <message>` lines (docs/errors.md). */
 export const ERROR_CODES = [
   'bad_request',
   'out_of_range',

@@ -27,7 +27,7 @@ interface StartApi {
 const answer = (n: number) => String(fib(n));
 
 /**
- * The behaviour SPEC sections 3 to 5 require of every strategy, checked
+ * The behaviour docs/protocol.md, cli.md and api.md require of every strategy, checked
  * against the real bin over loopback TCP. Each strategy package runs it from
  * its own `test/conformance.test.ts`.
  */

@@ -24,8 +24,8 @@ export interface WorkerThreadConfig {
 const DIED_TWICE = 'ERR internal the worker computing this request died, twice';
 
 /**
- * What every strategy that computes on worker threads must do (SPEC section
- * 4), checked on the real bin: a thread that dies (it exits, throws, or runs
+ * What every strategy that computes on worker threads must do
+ * (docs/worker-death.md), checked on the real bin: a thread that dies (it exits, throws, or runs
  * out of heap; the test-only fault hook `FIB_TEST_WORKER_FAULT` makes it) is
  * replaced and its request retried once, then answered `ERR internal`, while
  * the requests around it and the other connections are answered as usual.
