@@ -2,7 +2,7 @@ import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { Ceiling } from './ceiling.js';
 import { findSequential, ratios, type RunMeta, type StrategyOutcome } from './outcome.js';
-import { pairedColors } from './originals.js';
+import { pairBandLayer, pairedColors } from './originals.js';
 import { SCALING_N, SLOW_N } from './scenarios.js';
 import { formatRatio } from './table.js';
 
@@ -95,16 +95,20 @@ export function chartSpec(outcomes: StrategyOutcome[], meta: RunMeta): vl.TopLev
     panels.push({
       title: {
         text: 'B/A: perf2 rate kept',
+        // Short lines: a title wider than its 300-pixel panel would push the next panel away.
         subtitle: [
-          `while another client loops fib(${SLOW_N}); red: the convoy (fast requests wait`,
-          'behind the heavy one). Right of 1 means faster with the heavy client: this VM',
-          'wakes an idle vCPU slowly, and a busy one does not sleep (see RESULTS.md).',
+          `while another client loops fib(${SLOW_N}).`,
+          'Red: the convoy, fast requests wait behind',
+          'the heavy one. Right of 1: faster with the',
+          'heavy client, as this VM wakes an idle vCPU',
+          'slowly (see RESULTS.md): not a merit.',
         ],
       },
       width: PANEL_WIDTH,
       height,
       data: { values: kept },
       layer: [
+        ...(hasOriginals ? [pairBandLayer(measured, strategyAxis, PANEL_WIDTH)] : []),
         // Bars start at the floor: a log axis has no 0 for them to start from.
         { mark: 'bar', encoding: { y: strategyAxis, x: keptAxis, x2: { datum: KEPT_FLOOR }, color: keptColor } },
         {
@@ -210,7 +214,11 @@ export function chartSpec(outcomes: StrategyOutcome[], meta: RunMeta): vl.TopLev
       text: 'fib-servers: one workload, one server per concurrency strategy',
       subtitle: [
         `${meta.date.slice(0, 10)}, Node ${meta.node}, ${meta.cpus} CPUs, ${meta.duration} s per run${meta.quick ? ' (quick)' : ''}`,
-        ...(hasOriginals ? ['py-*: the Python original, paler and dashed, just above its Node port (same hue)'] : []),
+        ...(hasOriginals
+          ? [
+              'py-*: the Python original, just above its Node port: a pair shares a band in B/A, a hue in E (Python paler, dashed)',
+            ]
+          : []),
       ],
       anchor: 'start',
     },
