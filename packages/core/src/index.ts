@@ -100,3 +100,4 @@ export {
 } from './lib/log.js';
 export { notifyReady } from './lib/readiness.js';
 export { reloader, type ReloadResult, type Reloader } from './lib/reload.js';
+export { WORKER_METRICS_TIMEOUT_MS, WorkerMetrics, answerMetrics } from './lib/workers/metrics-ipc.js';

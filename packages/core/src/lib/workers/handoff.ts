@@ -2,6 +2,7 @@ import { Socket as NetSocket, type Socket, type SocketConstructorOpts } from 'no
 import { ERROR_LINES } from '@fib/protocol';
 import { Connection, type ConnectionLimits, type SharedState } from '../connection.js';
 import type { Reporter, ServerEvent } from '../events.js';
+import type { RequestStats } from '../stats.js';
 import type { Session } from '../strategy.js';
 import { envelope, isEnvelope, type Envelope } from './envelope.js';
 import type { WorkerHandle } from './handle.js';
@@ -109,6 +110,8 @@ export interface SocketHostOptions {
   readonly onIdle: () => void;
   /** Serve one connection, then call onIdle (a process per connection). */
   readonly single?: boolean;
+  /** Where the connections count requests, when the server's metrics are on. */
+  readonly stats?: RequestStats | null;
 }
 
 /** The receiver's side, in a worker process: serves the sockets its parent hands over. */
@@ -130,6 +133,7 @@ export function hostSockets(options: SocketHostOptions): SocketHost {
       const event: ServerEvent = { level: 'error', event: 'job-failed', msg: `a compute job failed: ${error}` };
       send(envelope('report', { event }));
     },
+    stats: options.stats ?? null,
   };
   const connections = new Set<Connection>();
   let served = 0;
