@@ -11,7 +11,34 @@ export {
   type RunOptions,
   type ServerRun,
 } from './lib/spawn.js';
-export { connectionOwners, descendants, isAlive, waitGone } from './lib/processes.js';
+export {
+  ageMs,
+  children,
+  clientPortsHeld,
+  connectionOwners,
+  descendants,
+  isAlive,
+  threadCount,
+  waitGone,
+} from './lib/processes.js';
+export {
+  CHAOS_DEFAULTS,
+  chaosSeed,
+  chaosSuite,
+  formatReport,
+  runChaos,
+  type ChaosCheck,
+  type ChaosOptions,
+  type ChaosReport,
+} from './lib/chaos.js';
+export type { ChaosFigures } from './lib/chaos-load.js';
+export {
+  CHAOS_STRATEGIES,
+  CHAOS_TARGETS,
+  chaosLaunch,
+  type ChaosStrategy,
+  type ChaosTarget,
+} from './lib/chaos-targets.js';
 export { workerProcessSuite, type WorkerProcessConfig } from './lib/worker-processes.js';
 export { workerThreadSuite, type WorkerThreadConfig } from './lib/worker-threads.js';
 export { until } from './lib/until.js';
