@@ -1,0 +1,4 @@
+import test from 'ava';
+import { chaosSuite } from '@fib/testkit';
+
+chaosSuite(test, 'cluster');
