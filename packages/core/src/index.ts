@@ -58,7 +58,13 @@ export {
   type SupervisorOptions,
   type WorkerDeath,
 } from './lib/workers/supervisor.js';
-export { HandoffPort, hostSockets, type SocketHost, type SocketHostOptions } from './lib/workers/handoff.js';
+export {
+  HandoffPort,
+  MAX_HANDOFFS,
+  hostSockets,
+  type SocketHost,
+  type SocketHostOptions,
+} from './lib/workers/handoff.js';
 export { setUpChildProcess, watchParent, type ChildProcessOptions } from './lib/child.js';
 export {
   CODE_OK,

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { runCli } from '@fib/core';
-import { program } from './index.js';
+import { runCli, strategyProgram } from '@fib/core';
+import { strategy } from './index.js';
 
-await runCli(program, new URL('../package.json', import.meta.url));
+await runCli(strategyProgram(strategy), new URL('../package.json', import.meta.url));

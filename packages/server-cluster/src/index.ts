@@ -1,24 +1,23 @@
-import { resolveOptions, type RunningServer, type ServerProgram, type StartOptions } from '@fib/core';
-import { startCluster } from './lib/primary.js';
-
-export { KILL_GRACE_MS, split } from './lib/primary.js';
+import { startServer, type RunningServer, type StartOptions, type Strategy } from '@fib/core';
+import { createClusterEngine } from './lib/engine.js';
 
 /**
- * Node's cluster module: --workers processes, each running the event-loop
- * server of @fib/server-async, on one shared port. Not a Strategy: the
- * primary serves no connection itself, it runs and replaces the workers.
+ * Node's cluster module: --workers processes, each serving connections with
+ * the event-loop server's framing and inline fib. The primary accepts every
+ * connection and hands it to the least busy worker with an acknowledged
+ * handoff, so that none is lost when a worker dies (see the README).
  */
-export const program: ServerProgram = {
+export const strategy: Strategy = {
   name: 'cluster',
-  description: 'Node cluster: --workers processes run the event-loop server on one shared port.',
+  description: 'Node cluster: the primary hands each connection to the least busy of --workers processes.',
   hasWorkerPool: true,
-  start: startCluster,
+  create: createClusterEngine,
 };
 
 /**
  * Starts a cluster from the calling program, which becomes the primary. The
  * workers run this package's own worker entry, not the caller's script.
  */
-export async function start(options?: StartOptions): Promise<RunningServer> {
-  return startCluster(resolveOptions(options, program));
+export function start(options?: StartOptions): Promise<RunningServer> {
+  return startServer(strategy, options);
 }

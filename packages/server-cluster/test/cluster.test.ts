@@ -11,7 +11,7 @@ import {
   until,
   waitGone,
 } from '@fib/testkit';
-import { split, start } from '@fib/server-cluster';
+import { start } from '@fib/server-cluster';
 
 const startServer = serverStarter(test, '@fib/server-cluster', 'fib-server-cluster');
 const startCluster = (args: string[] = [], workers = 2) => startServer(['--workers', String(workers), ...args]);
@@ -30,22 +30,13 @@ const workersOf = (server: ServerRun | number) => {
   });
 };
 
-test('split shares --max-connections between workers exactly', (t) => {
-  t.deepEqual(split(10, 4), [3, 3, 2, 2]);
-  t.deepEqual(split(2, 2), [1, 1]);
-  t.deepEqual(
-    split(10_000, 3).reduce((a, b) => a + b),
-    10_000,
-  );
-});
-
 test('--workers processes run the worker entry, all on the one port the ready line names', async (t) => {
   const server = await startCluster([], 3);
   await until(() => workersOf(server).length === 3, 'three workers run');
   t.is(descendants(server.pid).length, 3, 'nothing but the workers');
   t.regex(server.stdout(), /^fib-server-cluster listening on 127\.0\.0\.1:\d+\n$/, 'one ready line');
-  // Round-robin: six connections on the one port land on every worker; a
-  // fib(25) each at once is answered by all of them.
+  // The primary spreads connections over the workers; a fib(25) each at
+  // once is answered by all of them.
   const clients = await Promise.all(Array.from({ length: 6 }, () => FibClient.connect({ port: server.port })));
   t.deepEqual(
     await Promise.all(clients.map((c) => c.fib(25))),
@@ -59,8 +50,8 @@ test('a worker killed with SIGKILL under load cuts off only its clients and is r
   const server = await startCluster();
   await until(() => workersOf(server).length === 2, 'two workers run');
   const workers = workersOf(server);
-  // Round-robin does not promise an even split of a burst, so ask the kernel
-  // which worker holds each connection, and connect (bounded) until both do.
+  // Ask the kernel which worker holds each connection, and connect (bounded)
+  // until both do.
   const clients: RawClient[] = [];
   let owners = new Map<number, number>();
   const ownerOf = (client: RawClient) => owners.get(client.socket.localPort!);
@@ -123,26 +114,39 @@ test('a worker killed with SIGKILL under load cuts off only its clients and is r
   await waitGone(all);
 });
 
-test('with --port 0, workers that all die at once come back on the same port', async (t) => {
+test('while every worker is being replaced, new connections wait and are served, none refused', async (t) => {
   const server = await startCluster();
   await until(() => workersOf(server).length === 2, 'two workers run');
   const first = workersOf(server);
   for (const pid of first) process.kill(pid, 'SIGKILL');
-  await until(() => {
-    const now = workersOf(server);
-    return now.length === 2 && now.every((pid) => !first.includes(pid));
-  }, 'both workers were replaced');
-  let client: FibClient | undefined;
-  // The replacements may still be starting: retry the connection, bounded.
-  for (let attempt = 0; attempt < 100 && client === undefined; attempt++) {
-    client = await FibClient.connect({ port: server.port }).catch(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      return undefined;
-    });
-  }
-  t.truthy(client, 'the port the ready line named is served again');
-  t.is(await client!.fib(10), 55);
-  await client!.close();
+  // The primary holds the port: the connection is accepted at once and
+  // waits, unread, for a replacement.
+  const clients = await Promise.all([0, 1, 2].map(() => FibClient.connect({ port: server.port })));
+  t.deepEqual(await Promise.all(clients.map((c) => c.fib(10))), [55, 55, 55]);
+  t.true(
+    workersOf(server).every((pid) => !first.includes(pid)),
+    'served by the replacements',
+  );
+  await Promise.all(clients.map((c) => c.close()));
+  t.deepEqual(await server.stop(), { code: 0, signal: null });
+});
+
+test('a connection handed to a worker that dies before taking it is served by another', async (t) => {
+  const server = await startCluster(['--max-n', '50'], 1);
+  await until(() => workersOf(server).length === 1, 'the worker runs');
+  const [worker] = workersOf(server);
+  const busy = await RawClient.connect(server.port);
+  t.is(await busy.ask('1'), '1');
+  // fib(45) keeps the one worker's event loop blocked for seconds: the next
+  // connection is handed to it but cannot be acknowledged.
+  await busy.write('45\n');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const late = await RawClient.connect(server.port);
+  await late.write('20\n');
+  process.kill(worker!, 'SIGKILL');
+  t.is(await late.line(), '6765', 'answered by the replacement');
+  t.is(await busy.line(), null, "the dead worker's own connection was cut");
+  late.end();
   t.deepEqual(await server.stop(), { code: 0, signal: null });
 });
 
@@ -193,10 +197,8 @@ test("library start() forks the package's worker entry, not the calling script, 
   await waitGone(workers);
 });
 
-test('--max-connections is split between workers: the total stays within it', async (t) => {
+test('--max-connections counts the whole server, whichever worker holds each connection', async (t) => {
   const server = await startCluster(['--max-connections', '4']);
-  // One at a time, so that round-robin alternates (a burst may give one
-  // worker two in a row, which is the documented cost of splitting).
   const clients: RawClient[] = [];
   for (let i = 0; i < 4; i++) {
     const client = await RawClient.connect(server.port);
@@ -205,6 +207,16 @@ test('--max-connections is split between workers: the total stays within it', as
   }
   const fifth = await RawClient.connect(server.port);
   t.regex((await fifth.line())!, /^ERR busy /);
+  clients.pop()!.end();
+  // Its slot comes back once the worker says the connection is over (bounded retries).
+  let answer: string | null = null;
+  for (let attempt = 0; attempt < 100 && answer !== '13'; attempt++) {
+    const again = await RawClient.connect(server.port);
+    answer = await again.ask('7').catch(() => null);
+    again.destroy();
+    if (answer !== '13') await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.is(answer, '13', 'a slot is free again');
   for (const client of clients) client.end();
   t.deepEqual(await server.stop(), { code: 0, signal: null });
 });

@@ -1,11 +1,24 @@
-import type { Socket } from 'node:net';
-import { Connection, fib, setUpChildProcess, watchParent, type Session, type SharedState } from '@fib/core';
-import { TAG, isToChild, type ToParent } from './lib/messages.js';
+import {
+  fib,
+  hostSockets,
+  isEnvelope,
+  READY,
+  setUpChildProcess,
+  watchParent,
+  type Drain,
+  type Session,
+  type SocketHost,
+} from '@fib/core';
+import type { ChildConfig } from './lib/messages.js';
 
 // A connection child: it serves the one socket its parent hands it, then exits.
 // It exits with its parent ('disconnect'), ignores SIGINT (the parent drives
 // shutdown), and drains on SIGTERM as when the parent asks.
-setUpChildProcess('@fib/server-fork/dist/child.js', true, { watchdog: 'lazy', onSigterm: drain });
+let host: SocketHost | null = null;
+setUpChildProcess('@fib/server-fork/dist/child.js', process.argv[2] !== undefined, {
+  watchdog: 'lazy',
+  onSigterm: () => (host === null ? process.exit(0) : host.drain()),
+});
 
 /**
  * From fib(35) on (about 0.1 s) a computation blocks the event loop long
@@ -24,36 +37,10 @@ const session: Session = {
   close() {},
 };
 
-let connection: Connection | null = null;
-let shared: SharedState | null = null;
-let drainRequested = false;
-
-process.on('message', (message: unknown, handle: unknown) => {
-  if (!isToChild(message)) return;
-  if (message.type === 'drain') {
-    drain();
-    return;
-  }
-  if (connection !== null || handle === undefined) return;
-  const socket = handle as Socket;
-  const { limits, maxQueue } = message.config;
-  shared = {
-    jobs: 0,
-    maxQueue,
-    draining: drainRequested,
-    report: (error) => console.error('fib-server-fork: a compute job failed:', error),
-  };
-  connection = new Connection(socket, session, limits, shared);
-  socket.once('close', () => process.exit(0));
-  socket.resume();
+const config = JSON.parse(process.argv[2]!) as ChildConfig;
+host = hostSockets({ ...config, session, single: true, onIdle: () => process.exit(0) });
+const running = host;
+process.on('message', (message: unknown) => {
+  if (isEnvelope<Drain>(message) && message['@fib'] === 'drain') running.drain();
 });
-
-/** Answer what was received, refuse the rest, close; the socket's close ends the process. */
-function drain(): void {
-  drainRequested = true;
-  if (shared !== null) shared.draining = true;
-  connection?.drain();
-}
-
-const ready: ToParent = { tag: TAG, type: 'ready' };
-process.send!(ready);
+process.send!(READY);

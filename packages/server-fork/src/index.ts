@@ -1,8 +1,6 @@
 import { startServer, type RunningServer, type StartOptions, type Strategy } from '@fib/core';
 import { createForkEngine } from './lib/engine.js';
 
-export { KILL_GRACE_MS } from './lib/engine.js';
-
 /**
  * Default --max-connections: every connection costs a whole Node process.
  * Measured on Node 20 (bench/measure.mjs): a serving child shows 44 MiB RSS,
@@ -24,7 +22,7 @@ export const strategy: Strategy = {
   description: 'A forked child process per connection; the socket itself is handed to the child.',
   hasWorkerPool: false,
   defaults: { maxConnections: DEFAULT_MAX_CONNECTIONS },
-  create: (options) => createForkEngine(options),
+  create: createForkEngine,
 };
 
 export function start(options?: StartOptions): Promise<RunningServer> {

@@ -1,24 +1,20 @@
-/**
- * Marker field of every message between the primary and a worker, so that our
- * traffic never mixes with cluster's own internal messages (or a user's) on
- * the IPC channel.
- */
-export const TAG = 'fib-server-cluster';
+import type { ConnectionLimits, Envelope } from '@fib/core';
 
-/** The environment variable that carries a worker's resolved options as JSON. */
-export const OPTIONS_ENV = 'FIB_SERVER_CLUSTER_OPTIONS';
+/** The environment variable that carries a worker's configuration as JSON. */
+export const CONFIG_ENV = 'FIB_SERVER_CLUSTER_CONFIG';
 
-/** Primary to worker: a graceful shutdown began; answer what you have, then exit. */
-export type ToWorker = { readonly tag: typeof TAG; readonly type: 'drain' };
-
-/** Worker to primary: it listens (with the real address), or it could not. */
-export type ToPrimary =
-  | { readonly tag: typeof TAG; readonly type: 'listening'; readonly host: string; readonly port: number }
-  | { readonly tag: typeof TAG; readonly type: 'failed'; readonly message: string; readonly code?: string };
-
-function tagged(message: unknown): boolean {
-  return typeof message === 'object' && message !== null && (message as { tag?: unknown }).tag === TAG;
+/** What a worker needs to serve connections as the server would. */
+export interface WorkerConfig {
+  readonly limits: ConnectionLimits;
+  readonly maxQueue: number;
+  /** The server's metrics are on: count requests, answer the primary's scrapes. */
+  readonly metrics: boolean;
 }
 
-export const isToWorker = tagged as (message: unknown) => message is ToWorker;
-export const isToPrimary = tagged as (message: unknown) => message is ToPrimary;
+/**
+ * Worker to primary, around a computation long enough to block the worker's
+ * event loop for a while (fib(35) and up, 0.1 s or more): the primary then
+ * hands new connections to the other workers.
+ */
+export type Busy = Envelope<'busy'>;
+export type Idle = Envelope<'idle'>;

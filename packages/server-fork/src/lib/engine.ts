@@ -1,17 +1,19 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { fork } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
-import type { Engine, ServerOptions } from '@fib/core';
 import { ERROR_LINES } from '@fib/protocol';
-import { TAG, isToParent, type ChildConfig, type ToChild } from './messages.js';
-
-/**
- * How long a child may take to die after SIGTERM before it gets SIGKILL. A
- * child is a plain Node process that does not trap SIGTERM, so it normally
- * dies at once; the grace only covers a child stuck in a long fib.
- */
-export const KILL_GRACE_MS = 2000;
+import {
+  DRAIN,
+  HandoffPort,
+  MAX_HANDOFFS,
+  processHandle,
+  Supervisor,
+  type HandoffEngine,
+  type ServerContext,
+  type ServerOptions,
+  type WorkerHandle,
+} from '@fib/core';
+import type { ChildConfig } from './messages.js';
 
 /**
  * Children starting at once. A Node start-up is ~80 ms of CPU; a burst of
@@ -23,19 +25,20 @@ const MAX_STARTING = availableParallelism();
 /** Built as its own esbuild entry (scripts/build.mjs); this module is bundled into dist/ beside it. */
 const CHILD_ENTRY = new URL('./child.js', import.meta.url);
 
-interface Child {
-  readonly process: ChildProcess;
+interface Waiting {
   readonly socket: Socket;
-  /** The socket was handed over: from now on it lives in the child only. */
-  handed: boolean;
+  readonly release: () => void;
+  handoffs: number;
 }
 
 /**
  * One forked process per connection (the original's multiprocessing.Process
- * per client): the parent never reads the socket, it sends it to the child,
- * which serves it to the end with core's Connection and exits.
+ * per client): the parent never reads the socket, it hands it to a new
+ * child, which acknowledges it before reading (core's HandoffPort), serves
+ * it to the end with core's Connection and exits. A child that dies before
+ * it took the socket gives it back whole, for another child.
  */
-export function createForkEngine(options: ServerOptions): Engine {
+export function createForkEngine(options: ServerOptions, context: ServerContext): HandoffEngine {
   const config: ChildConfig = {
     limits: {
       maxN: options.maxN,
@@ -45,43 +48,56 @@ export function createForkEngine(options: ServerOptions): Engine {
     },
     maxQueue: options.maxQueue,
   };
-  const children = new Set<Child>();
-  /** Accepted connections waiting for a start-up slot. */
-  const queue: { socket: Socket; release: () => void }[] = [];
+  const argument = JSON.stringify(config);
+  const supervisor = new Supervisor({
+    name: 'connection process',
+    report: context.report,
+    spawn: () =>
+      processHandle(
+        fork(CHILD_ENTRY, [argument], {
+          // Not the parent's flags: a child of a parent run under a loader or an
+          // inspector would pay for it (or clash on the inspector port) per connection.
+          execArgv: [],
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+          serialization: 'json',
+        }),
+      ),
+  });
+  supervisor.on('fatal', (error) => context.fail(error));
+  /** Children that took their connection, for a drain. */
+  const serving = new Set<WorkerHandle>();
+  const queue: Waiting[] = [];
   let starting = 0;
   let draining = false;
 
+  const refuse = (item: Waiting, line: string) => {
+    if (!item.socket.destroyed) item.socket.end(line);
+    item.release();
+  };
+
   const startNext = () => {
     while (starting < MAX_STARTING && queue.length > 0) {
-      const { socket, release } = queue.shift()!;
-      if (socket.destroyed) release();
-      else spawn(socket, release);
+      const item = queue.shift()!;
+      if (item.socket.destroyed) item.release();
+      else spawnFor(item);
     }
   };
 
-  const send = (child: Child, message: ToChild, handle?: Socket) => {
-    // A child that is gone or going cannot take a message (tinypool's EPIPE /
-    // ERR_IPC_CHANNEL_CLOSED came from writing anyway).
-    if (!child.process.connected) return false;
-    child.process.send(message, handle, (error) => {
-      if (error === null) return;
-      // The child died between `ready` and the send: the socket is still ours.
-      if (!child.handed) return;
-      child.handed = false;
-      child.socket.destroy();
-    });
-    return true;
+  /** `item` was not taken by its child: another one, or an answer and a close. */
+  const retry = (item: Waiting) => {
+    if (draining) refuse(item, ERROR_LINES.shuttingDown);
+    else if (item.handoffs >= MAX_HANDOFFS || supervisor.failed !== null) refuse(item, ERROR_LINES.internal);
+    else {
+      queue.unshift(item);
+      startNext();
+    }
   };
 
-  const adopt = (socket: Socket, release: () => void) => {
-    // Until the handover a client that gives up is ours to clean up.
-    socket.on('error', () => socket.destroy());
-    queue.push({ socket, release });
-    startNext();
-  };
-
-  const spawn = (socket: Socket, release: () => void) => {
+  const spawnFor = (item: Waiting) => {
     starting++;
+    item.handoffs++;
+    const { worker, ready } = supervisor.add();
+    const port = new HandoffPort(worker, context.report);
     let started = false;
     const startedUp = () => {
       if (started) return;
@@ -89,78 +105,41 @@ export function createForkEngine(options: ServerOptions): Engine {
       starting--;
       startNext();
     };
-    const proc = fork(CHILD_ENTRY, [], {
-      // Not the parent's flags: a child of a parent run under a loader or an
-      // inspector would pay for it (or clash on the inspector port) per connection.
-      execArgv: [],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      serialization: 'json',
-    });
-    const child: Child = { process: proc, socket, handed: false };
-    children.add(child);
-
-    let over = false;
-    const end = () => {
-      if (over) return;
-      over = true;
-      startedUp();
-      children.delete(child);
-      if (!child.handed && !socket.writableEnded) socket.end(ERROR_LINES.internal);
-      release();
-    };
-    proc.on('exit', end);
-    proc.on('error', (error) => {
-      // fork() failed (EAGAIN, out of memory): no exit event may follow.
-      console.error('fib-server-fork: cannot fork a connection child:', error.message);
-      if (proc.pid === undefined) {
-        if (!socket.writableEnded) socket.end(ERROR_LINES.busy);
-        end();
-      }
-    });
-    proc.on('message', (message: unknown) => {
-      if (!isToParent(message) || child.handed) return;
-      startedUp();
-      if (draining) {
-        // Shutdown began before the child could take over: nothing was read.
-        socket.end(ERROR_LINES.shuttingDown);
-        proc.kill('SIGTERM');
-        return;
-      }
-      child.handed = true;
-      // keepOpen false (the default): the parent's copy closes once sent.
-      if (!send(child, { tag: TAG, type: 'serve', config }, socket)) {
-        child.handed = false;
-        socket.destroy();
-      }
-    });
+    ready.then(
+      () => {
+        startedUp();
+        if (draining) {
+          // Shutdown began before the child could take over: nothing was read.
+          refuse(item, ERROR_LINES.shuttingDown);
+          supervisor.retire(worker, 'SIGTERM');
+          return;
+        }
+        void port.give(item.socket, item.release).then((adopted) => {
+          if (adopted) serving.add(worker);
+          else retry(item);
+        });
+      },
+      () => {
+        startedUp();
+        retry(item);
+      },
+    );
+    void worker.exited.then(() => serving.delete(worker));
   };
 
-  const drain = () => {
-    draining = true;
-    for (const { socket, release } of queue.splice(0)) {
-      if (!socket.writableEnded) socket.end(ERROR_LINES.shuttingDown);
-      release();
-    }
-    for (const child of children) {
-      if (child.handed) send(child, { tag: TAG, type: 'drain' });
-    }
+  return {
+    adopt(socket, release) {
+      // Until a child takes it, a client that gives up is ours to clean up.
+      socket.on('error', () => socket.destroy());
+      queue.push({ socket, release, handoffs: 0 });
+      startNext();
+    },
+    drain() {
+      draining = true;
+      supervisor.drain();
+      for (const item of queue.splice(0)) refuse(item, ERROR_LINES.shuttingDown);
+      for (const worker of serving) worker.send(DRAIN);
+    },
+    close: () => supervisor.stop(),
   };
-
-  const close = async () => {
-    drain();
-    const exits: Promise<unknown>[] = [];
-    for (const { process } of children) {
-      if (process.exitCode !== null || process.signalCode !== null) continue;
-      exits.push(once(process, 'exit'));
-      process.kill('SIGTERM');
-    }
-    if (exits.length === 0) return;
-    const timer = setTimeout(() => {
-      for (const { process } of children) process.kill('SIGKILL');
-    }, KILL_GRACE_MS);
-    await Promise.all(exits);
-    clearTimeout(timer);
-  };
-
-  return { adopt, drain, close };
 }

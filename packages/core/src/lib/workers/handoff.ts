@@ -19,6 +19,13 @@ import type { WorkerHandle } from './handle.js';
  * - the worker ended without acknowledging: it never read from the socket,
  *   which is still the sender's, whole, to hand to another worker.
  */
+/**
+ * Workers a connection is offered to, at most, when each dies before taking
+ * it: the retry-once rule of requests, for sockets. It was never read, so
+ * the retry is safe; the bound keeps it from circling while workers crash.
+ */
+export const MAX_HANDOFFS = 2;
+
 type Give = Envelope<'socket', { id: number }>;
 type Adopted = Envelope<'adopted', { id: number }>;
 type Released = Envelope<'released', { id: number }>;

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { WorkerStartError } from '../errors.js';
 import type { Reporter } from '../events.js';
-import { isEnvelope, type Ready } from './envelope.js';
+import { DRAIN, isEnvelope, type Ready } from './envelope.js';
 import { describeExit, type WorkerExit, type WorkerHandle } from './handle.js';
 
 /** How long a new worker may take to say it is ready: a Node start-up is ~0.1 s, slow machines take seconds. */
@@ -10,7 +10,11 @@ export const READY_TIMEOUT_MS = 15_000;
 export const STOP_GRACE_MS = 2000;
 /** A SIGKILLed worker's exit comes within milliseconds; this bounds the wait for it. */
 const KILLED_EXIT_WAIT_MS = 1000;
-/** A worker that dies sooner than this after it was ready is crashing, not unlucky: its replacement waits. */
+/**
+ * A worker that exits by itself sooner than this after it was ready is
+ * crashing, not unlucky: its replacement waits. One killed by a signal from
+ * outside (an operator, the OOM killer) is replaced at once.
+ */
 const MIN_UPTIME_MS = 1000;
 const FIRST_RESTART_DELAY_MS = 100;
 const MAX_RESTART_DELAY_MS = 5000;
@@ -48,6 +52,8 @@ interface SupervisorEvents {
   ready: [worker: WorkerHandle];
   /** A worker is gone, whatever the reason; the strategy settles what it held. */
   exit: [death: WorkerDeath];
+  /** A worker is being replaced (rotate): give it no new work. */
+  retiring: [worker: WorkerHandle];
   /** Workers cannot start: the supervisor stopped replacing them. The server should fail. */
   fatal: [error: WorkerStartError];
 }
@@ -58,6 +64,10 @@ interface Supervised {
   isReady: boolean;
   readyAt: number;
   expected: boolean;
+  /** Being replaced (rotate): takes no new work, and its exit is not replaced. */
+  retiring: boolean;
+  /** Killed by us for not being ready in time: a failed start, whatever the signal says. */
+  timedOut: boolean;
 }
 
 /**
@@ -87,7 +97,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Workers that said they were ready and are neither gone nor being stopped. */
   get ready(): WorkerHandle[] {
     const ready: WorkerHandle[] = [];
-    for (const [worker, state] of this.#workers) if (state.isReady && worker.alive) ready.push(worker);
+    for (const [worker, state] of this.#workers)
+      if (state.isReady && !state.retiring && worker.alive) ready.push(worker);
     return ready;
   }
 
@@ -148,11 +159,20 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     });
     // Callers that only care about deaths (the 'exit' event) need not handle this.
     ready.catch(() => {});
-    const state: Supervised = { worker, ready, isReady: false, readyAt: 0, expected: false };
+    const state: Supervised = {
+      worker,
+      ready,
+      isReady: false,
+      readyAt: 0,
+      expected: false,
+      retiring: false,
+      timedOut: false,
+    };
     this.#workers.set(worker, state);
     const timeoutMs = this.#options.readyTimeoutMs ?? READY_TIMEOUT_MS;
     const timer = setTimeout(() => {
       this.#report('error', 'worker-start-timeout', worker, `was not ready within ${timeoutMs} ms; killing it`);
+      state.timedOut = true;
       worker.kill('SIGKILL');
     }, timeoutMs);
     worker.onMessage((message) => {
@@ -184,6 +204,24 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const state = this.#workers.get(worker);
     if (state !== undefined) state.expected = true;
     worker.kill(signal);
+  }
+
+  /**
+   * Replaces `old` without a gap (a reload): starts a new worker, and once it
+   * is ready takes `old` out of `ready` and sends it DRAIN, so that it
+   * finishes what it holds and exits; that exit is expected and not
+   * replaced. Resolves once `old` is gone; rejects, leaving `old` in
+   * service, if the new worker cannot start.
+   */
+  async rotate(old: WorkerHandle): Promise<void> {
+    const state = this.#workers.get(old);
+    if (state === undefined) return;
+    await this.add().ready;
+    state.retiring = true;
+    state.expected = true;
+    this.emit('retiring', old);
+    if (!old.send(DRAIN)) old.kill('SIGTERM');
+    await old.exited;
   }
 
   /**
@@ -230,11 +268,20 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const { worker } = state;
     const stopping = this.#stopping !== null;
     const clean = exit.code === 0 && exit.signal === null;
-    const expected = stopping || state.expected || (this.#draining && clean);
+    // A worker started on demand ends cleanly when its work is done (a
+    // connection's process when the connection closes): nothing to report.
+    const expected = stopping || state.expected || (clean && (this.#draining || this.#options.size === undefined));
     this.emit('exit', { worker, exit, wasReady: state.isReady, expected });
     if (stopping) return;
     const sized = this.#options.size !== undefined;
-    if (!state.isReady && !state.expected) {
+    if (worker.id === -1) {
+      // fork() itself failed (EAGAIN, ENOMEM): the system is short of
+      // resources, the worker is not broken; not a crash loop.
+      this.#report('error', 'worker-spawn-failed', worker, `could not be created (${describeExit(exit)})`);
+    } else if (!state.isReady && !state.expected && (exit.signal === null || state.timedOut)) {
+      // It ended by itself before it was ready (a broken entry, a bad
+      // environment), or never became ready: a failed start. One killed
+      // from outside while starting says nothing about the next.
       this.#startFailures++;
       this.#report('error', 'worker-start-failed', worker, `could not start (${describeExit(exit)})`);
       if (this.#startFailures >= MAX_START_FAILURES) {
@@ -249,15 +296,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         signal: exit.signal,
       });
     }
-    if (!sized || this.#fatal !== null) return;
+    if (!sized || this.#fatal !== null || state.retiring) return;
     if (this.#draining && clean && !this.#stillNeeded()) return;
-    this.#replace(state);
+    this.#replace(state, exit);
   }
 
-  #replace(state: Supervised): void {
+  #replace(state: Supervised, exit: WorkerExit): void {
     const uptime = state.isReady ? Date.now() - state.readyAt : 0;
+    const crashed = exit.signal === null || state.timedOut;
     this.#restartDelay =
-      uptime >= MIN_UPTIME_MS
+      !crashed || uptime >= MIN_UPTIME_MS
         ? 0
         : Math.min(MAX_RESTART_DELAY_MS, Math.max(FIRST_RESTART_DELAY_MS, this.#restartDelay * 2));
     if (this.#restartDelay === 0) {
