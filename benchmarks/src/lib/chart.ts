@@ -2,7 +2,7 @@ import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { Ceiling } from './ceiling.js';
 import { findSequential, ratios, type RunMeta, type StrategyOutcome } from './outcome.js';
-import { pairedColors } from './originals.js';
+import { pairBandLayer, pairedColors } from './originals.js';
 import { SCALING_N, SLOW_N } from './scenarios.js';
 import { formatRatio } from './table.js';
 
@@ -108,6 +108,7 @@ export function chartSpec(outcomes: StrategyOutcome[], meta: RunMeta): vl.TopLev
       height,
       data: { values: kept },
       layer: [
+        ...(hasOriginals ? [pairBandLayer(measured, strategyAxis, PANEL_WIDTH)] : []),
         // Bars start at the floor: a log axis has no 0 for them to start from.
         { mark: 'bar', encoding: { y: strategyAxis, x: keptAxis, x2: { datum: KEPT_FLOOR }, color: keptColor } },
         {
@@ -213,7 +214,11 @@ export function chartSpec(outcomes: StrategyOutcome[], meta: RunMeta): vl.TopLev
       text: 'fib-servers: one workload, one server per concurrency strategy',
       subtitle: [
         `${meta.date.slice(0, 10)}, Node ${meta.node}, ${meta.cpus} CPUs, ${meta.duration} s per run${meta.quick ? ' (quick)' : ''}`,
-        ...(hasOriginals ? ['py-*: the Python original, paler and dashed, just above its Node port (same hue)'] : []),
+        ...(hasOriginals
+          ? [
+              'py-*: the Python original, just above its Node port: a pair shares a band in B/A, a hue in E (Python paler, dashed)',
+            ]
+          : []),
       ],
       anchor: 'start',
     },

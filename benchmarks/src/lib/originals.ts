@@ -153,3 +153,22 @@ export function pairedColors(rows: readonly { name: string; pairOf?: string }[])
     return PAIRED_PALETTE[2 * h + (row.pairOf === undefined ? 0 : 1)]!;
   });
 }
+
+/** The shade behind every other pair in the bar panels. */
+const PAIR_BAND_COLOR = '#efefef';
+
+/**
+ * A layer for a bar panel: a grey band behind the two rows of every other
+ * pair (an original and its port), so that each pair reads as one group
+ * and neighbouring pairs stand apart. `y` is the panel's strategy encoding.
+ */
+export function pairBandLayer(rows: readonly { name: string; pairOf?: string }[], y: object, width: number): object {
+  const names = new Set(rows.map((r) => r.name));
+  const pairs = rows.filter((r) => r.pairOf !== undefined && names.has(r.pairOf));
+  const shaded = pairs.filter((_, i) => i % 2 === 0).flatMap((r) => [r.name, r.pairOf!]);
+  return {
+    data: { values: shaded.map((strategy) => ({ strategy })) },
+    mark: { type: 'rect', color: PAIR_BAND_COLOR },
+    encoding: { y, x: { value: 0 }, x2: { value: width } },
+  };
+}
