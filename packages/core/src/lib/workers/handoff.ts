@@ -2,6 +2,7 @@ import { Socket as NetSocket, type Socket, type SocketConstructorOpts } from 'no
 import { ERROR_LINES } from '@fib/protocol';
 import { Connection, type ConnectionLimits, type SharedState } from '../connection.js';
 import type { Reporter, ServerEvent } from '../events.js';
+import { reportingLogger } from '../log.js';
 import type { RequestStats } from '../stats.js';
 import type { Session } from '../strategy.js';
 import { envelope, isEnvelope, type Envelope } from './envelope.js';
@@ -119,6 +120,8 @@ export interface SocketHostOptions {
   readonly single?: boolean;
   /** Where the connections count requests, when the server's metrics are on. */
   readonly stats?: RequestStats | null;
+  /** --log-level debug: each connection reports when it opens and closes. */
+  readonly debug?: boolean;
 }
 
 /** The receiver's side, in a worker process: serves the sockets its parent hands over. */
@@ -141,6 +144,9 @@ export function hostSockets(options: SocketHostOptions): SocketHost {
       send(envelope('report', { event }));
     },
     stats: options.stats ?? null,
+    ...(options.debug === true
+      ? { log: reportingLogger((event) => send(envelope('report', { event })), 'debug') }
+      : {}),
   };
   const connections = new Set<Connection>();
   let served = 0;
