@@ -161,3 +161,21 @@ async function streamLeader(url: string): Promise<string | undefined> {
     await nc.close();
   }
 }
+
+test('a front-end SIGKILLed with a long job in the queue: the worker drops it instead of computing it for nobody', async (t) => {
+  const node = await nats.single();
+  const doomed = await startFrontEnd(['--nats', node.url, '--workers', '0', '--max-n', '60']);
+  const worker = await startWorker(node.url);
+  const client = await RawClient.connect(doomed.port);
+  // fib(55) runs for hours: only a check that its front-end is gone ends it.
+  await client.write('55\n');
+  await untilComputing(worker.pid);
+  await doomed.stop('SIGKILL');
+  client.destroy();
+  const other = await startFrontEnd(['--nats', node.url, '--workers', '0']);
+  const asker = await RawClient.connect(other.port);
+  t.is(await asker.line(0).catch(() => null), null);
+  await asker.write('30\n');
+  t.is(await asker.line(30_000), '832040');
+  asker.end();
+});

@@ -3,6 +3,7 @@ import {
   Supervisor,
   processHandle,
   reason,
+  trackSupervisor,
   type ComputeEngine,
   type ServerContext,
   type ServerOptions,
@@ -81,6 +82,7 @@ export async function createNatsEngine(
         spawn: () => processHandle(fork(WORKER_ENTRY, [urls], { serialization: 'json' })),
       });
       supervisor.on('fatal', (error) => context.fail(error));
+      if (context.metrics !== null) trackSupervisor(context.metrics, supervisor, true);
       await supervisor.start();
     }
   } catch (error) {
@@ -88,9 +90,18 @@ export async function createNatsEngine(
     throw error;
   }
   const front = frontEnd;
+  const local = supervisor;
   return {
     open: () => front.open(),
-    drain: () => supervisor?.drain(() => front.pending > 0),
+    drain: () => local?.drain(() => front.pending > 0),
     close: closeAll,
+    // SIGHUP: each local worker in turn is replaced by a new one, ready
+    // before the old one drains (it finishes its job in hand, pulls no
+    // more). Jobs wait in the stream meanwhile: none is refused or dropped.
+    reload: async () => {
+      const workers = local?.ready ?? [];
+      for (const worker of workers) await local!.rotate(worker);
+      return { replaced: workers.length };
+    },
   };
 }

@@ -7,9 +7,12 @@ import type { WorkerFaultPlan } from '@fib/core/testing';
 import { connectNats } from './connect.js';
 import { setUpQueue } from './queue.js';
 import {
+  BATCH_MAX_N,
   CANCEL_SUBJECT,
   JOB_SUBJECT,
+  MAX_BATCH,
   MAX_DELIVERIES_ADVISORY,
+  aliveSubject,
   decodeAnswer,
   encodeCancel,
   encodeJob,
@@ -32,39 +35,48 @@ const CLOSE_FLUSH_LIMIT_MS = 1000;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 const BUSY_MESSAGE = 'the work queue (NATS) is unreachable';
 
-/** One client connection's jobs, as the front-end dispatches them. */
+/** One client connection's requests, as the front-end dispatches them. */
 class Lane {
   /** Waiting here, not published yet. */
-  readonly queue: PendingJob[] = [];
+  readonly queue: Request[] = [];
   /** Published and not answered yet. */
   readonly inStream = new Set<PendingJob>();
   closed = false;
 }
 
-class PendingJob {
-  id = 0;
-  /** Publishes of this job under a new message id (after a reconnect); retries of one publish keep it. */
-  generation = 0;
-  /** Its sequence number in the stream, once JetStream acknowledged it. */
-  seq = 0;
-  /** When it was first published: the outage grace counts from there. */
-  since = 0;
-  fault: Job['fault'];
-  settled = false;
-  retryTimer: NodeJS.Timeout | null = null;
+/** One request of a client, waiting for its value. */
+class Request {
+  /** Test-only: the fault it carries, once looked up (see #faultOf). */
+  fault: Job['fault'] | null = null;
   readonly promise: Promise<number>;
   resolve!: (value: number) => void;
   reject!: (error: unknown) => void;
 
-  constructor(
-    readonly n: number,
-    readonly lane: Lane,
-  ) {
+  constructor(readonly n: number) {
     this.promise = new Promise<number>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
     });
   }
+}
+
+/** One job in the stream: one request, or a batch of cheap ones of the same connection. */
+class PendingJob {
+  /** Publishes of this job under a new message id (after a reconnect); retries of one publish keep it. */
+  generation = 0;
+  /** Its sequence number in the stream, once JetStream acknowledged it. */
+  seq = 0;
+  /** When it was first published: the outage grace counts from there. */
+  since = Date.now();
+  settled = false;
+  retryTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly id: number,
+    readonly requests: readonly Request[],
+    readonly lane: Lane,
+    readonly fault: Job['fault'],
+  ) {}
 }
 
 export interface FrontEndOptions {
@@ -120,6 +132,11 @@ export class FrontEnd extends EventEmitter<FrontEndEvents> {
     nc.subscribe(this.#inbox, {
       callback: (error, msg) => {
         if (error === null) this.#onAnswer(msg);
+      },
+    });
+    nc.subscribe(aliveSubject(this.#inbox), {
+      callback: (error, msg) => {
+        if (error === null) msg.respond();
       },
     });
     // The backstop of the retry rule: a job whose third delivery died too is
@@ -181,16 +198,16 @@ export class FrontEnd extends EventEmitter<FrontEndEvents> {
   #submit(n: number, lane: Lane): Promise<number> {
     if (this.#closed) return Promise.reject(new EngineClosedError());
     if (this.#down) return Promise.reject(new FibError('busy', BUSY_MESSAGE));
-    const job = new PendingJob(n, lane);
-    lane.queue.push(job);
+    const request = new Request(n);
+    lane.queue.push(request);
     this.#pump(lane);
-    return job.promise;
+    return request.promise;
   }
 
   #closeLane(lane: Lane): void {
     lane.closed = true;
     this.#lanes.delete(lane);
-    for (const job of lane.queue.splice(0)) this.#settle(job, new ConnectionClosedError());
+    for (const request of lane.queue.splice(0)) request.reject(new ConnectionClosedError());
     // Jobs in the stream: the workers are told, so that they skip them (or
     // stop the one they compute); should the word come late, the answer is
     // dropped on arrival, as the job is forgotten here.
@@ -203,30 +220,49 @@ export class FrontEnd extends EventEmitter<FrontEndEvents> {
     if (ids.length > 0 && !this.#nc.isClosed()) this.#nc.publish(CANCEL_SUBJECT, encodeCancel(this.#inbox, ids));
   }
 
-  /** Publishes the lane's next jobs while it has room in its window. */
+  /**
+   * Publishes the lane's next jobs while it has room in its window: a request
+   * above BATCH_MAX_N alone, cheap ones that wait together as one batch.
+   */
   #pump(lane: Lane): void {
     const { window } = this.#options;
-    while (lane.inStream.size < window && lane.queue.length > 0) {
-      const job = lane.queue.shift()!;
+    const { queue } = lane;
+    while (lane.inStream.size < window && queue.length > 0) {
+      const first = queue[0]!;
+      const fault = this.#faultOf(first);
+      let count = 1;
+      if (first.n <= BATCH_MAX_N && fault === undefined) {
+        // A request that carries a test fault travels alone, so that it kills only its own job.
+        const cheap = (request: Request) => request.n <= BATCH_MAX_N && this.#faultOf(request) === undefined;
+        while (count < queue.length && count < MAX_BATCH && cheap(queue[count]!)) count++;
+      }
+      const requests = queue.splice(0, count);
+      const job = new PendingJob(++this.#nextId, requests, lane, fault);
       lane.inStream.add(job);
-      job.id = ++this.#nextId;
-      job.since = Date.now();
-      job.fault = this.#takeFault(job.n);
       this.#pending.set(job.id, job);
       this.#publish(job);
     }
   }
 
-  /** Test-only: one fault per delivery that should die, two at most (the first try and the retry). */
-  #takeFault(n: number): Job['fault'] {
+  /**
+   * Test-only: the fault a request carries, taken from the plan once per
+   * request: one per delivery that should die, two at most (the first try
+   * and the retry).
+   */
+  #faultOf(request: Request): Job['fault'] {
     const faults = this.#options.faults;
-    const kind = faults?.take(n);
-    if (kind === undefined) return undefined;
-    return { kind, deliveries: faults!.take(n) === undefined ? 1 : 2 };
+    if (faults === null) return undefined;
+    if (request.fault === null) {
+      const kind = faults.take(request.n);
+      request.fault =
+        kind === undefined ? undefined : { kind, deliveries: faults.take(request.n) === undefined ? 1 : 2 };
+    }
+    return request.fault;
   }
 
   #publish(job: PendingJob): void {
-    const payload = encodeJob({ n: job.n, reply: this.#inbox, id: job.id, fault: job.fault });
+    const ns = job.requests.map((request) => request.n);
+    const payload = encodeJob({ ns, reply: this.#inbox, id: job.id, fault: job.fault });
     this.#js
       .publish(JOB_SUBJECT, payload, { msgID: `${this.#inbox}.${job.id}.${job.generation}` })
       .then(undefined, (error: unknown) => this.#publishFailed(job, error));
@@ -251,8 +287,10 @@ export class FrontEnd extends EventEmitter<FrontEndEvents> {
     const job = this.#pending.get(answer.id);
     // Unknown: a duplicate (a job computed twice after a redelivery), or its connection closed.
     if (job === undefined) return;
-    if ('value' in answer) this.#settle(job, null, answer.value);
-    else this.#settle(job, new FibError(answer.code, answer.message));
+    if (!('values' in answer)) this.#settle(job, new FibError(answer.code, answer.message));
+    else if (answer.values.length === job.requests.length) this.#settle(job, null, answer.values);
+    else
+      this.#settle(job, new Error(`job ${job.id}: ${answer.values.length} values for ${job.requests.length} requests`));
   }
 
   #onMaxDeliveries(msg: Msg): void {
@@ -268,7 +306,7 @@ export class FrontEnd extends EventEmitter<FrontEndEvents> {
     }
   }
 
-  #settle(job: PendingJob, error: unknown, value = 0): void {
+  #settle(job: PendingJob, error: unknown, values: readonly number[] = []): void {
     if (job.settled) return;
     job.settled = true;
     if (job.retryTimer !== null) clearTimeout(job.retryTimer);
@@ -276,14 +314,16 @@ export class FrontEnd extends EventEmitter<FrontEndEvents> {
     if (job.seq !== 0) this.#bySeq.delete(job.seq);
     const { lane } = job;
     lane.inStream.delete(job);
-    if (error === null) job.resolve(value);
-    else job.reject(error);
+    job.requests.forEach((request, i) => {
+      if (error === null) request.resolve(values[i]!);
+      else request.reject(error);
+    });
     if (!lane.closed) this.#pump(lane);
   }
 
   #failAll(reason: () => unknown): void {
     for (const lane of this.#lanes) {
-      for (const job of lane.queue.splice(0)) this.#settle(job, reason());
+      for (const request of lane.queue.splice(0)) request.reject(reason());
     }
     for (const job of [...this.#pending.values()]) this.#settle(job, reason());
   }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { RequestError, createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { fib } from '@fib/core';
 import { enactWorkerFault } from '@fib/core/testing';
 import { JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
@@ -19,11 +19,12 @@ import {
   PULL_SUBJECT,
   STREAM,
   TERMINATE,
+  aliveSubject,
   decodeCancel,
   decodeJob,
   deliveryCount,
   encodeError,
-  encodeValue,
+  encodeValues,
   jobKey,
   type Job,
 } from './wire.js';
@@ -42,6 +43,10 @@ const NAK = '-NAK';
  */
 const MAX_CANCELLED = 100_000;
 const CANCEL_MEMORY_MS = 10 * 60_000;
+/** How long a worker waits for a front-end's "alive" answer; a stalled one is given the benefit of the doubt. */
+const ALIVE_TIMEOUT_MS = 2000;
+/** A long job's front-end is asked whether it still runs every this many progress signals (every 2 s). */
+const ALIVE_EVERY_PROGRESS = 4;
 
 export interface WorkerOptions {
   /** NATS URLs (one server or a cluster's). */
@@ -283,8 +288,10 @@ export class NatsWorker extends EventEmitter<NatsWorkerEvents> {
       void enactWorkerFault(job.fault.kind);
       return;
     }
-    if (job.n <= INLINE_MAX_N) {
-      this.#nc.publish(job.reply, encodeValue(job.id, fib(job.n)));
+    const [first] = job.ns;
+    if (job.ns.length > 1 || first! <= INLINE_MAX_N) {
+      // A batch holds only cheap requests (BATCH_MAX_N): all of it runs here.
+      this.#nc.publish(job.reply, encodeValues(job.id, job.ns.map(fib)));
       msg.respond(ACK_NEXT, { reply: slot.inbox });
       slot.pulledAt = Date.now();
       return;
@@ -295,13 +302,34 @@ export class NatsWorker extends EventEmitter<NatsWorkerEvents> {
   async #computeOffThread(slot: Slot, msg: Msg, job: Job, key: string): Promise<void> {
     slot.busy = true;
     slot.current = { key, msg };
-    slot.thread ??= new ComputeThread((error) => this.emit('fatal', error));
-    const progress = setInterval(() => msg.respond(PROGRESS), PROGRESS_EVERY_MS);
-    let value: number | null;
+    let value: number | null = null;
     try {
-      value = await slot.thread.run(job.n);
+      // A cancel may come while the front-end is asked: it counts too.
+      if ((await this.#frontEndAlive(job)) && !slot.cancelled) {
+        slot.thread ??= new ComputeThread((error) => this.emit('fatal', error));
+        const thread = slot.thread;
+        let ticks = 0;
+        const progress = setInterval(() => {
+          msg.respond(PROGRESS);
+          if (++ticks % ALIVE_EVERY_PROGRESS === 0) {
+            void this.#frontEndAlive(job).then((alive) => {
+              if (alive || slot.current?.key !== key) return;
+              slot.cancelled = true;
+              thread.terminate();
+              if (slot.thread === thread) slot.thread = null;
+            });
+          }
+        }, PROGRESS_EVERY_MS);
+        try {
+          value = await thread.run(job.ns[0]!);
+        } finally {
+          clearInterval(progress);
+        }
+      } else {
+        // Its front-end is gone, or it cancelled the job: nobody waits for the answer.
+        slot.cancelled = true;
+      }
     } finally {
-      clearInterval(progress);
       slot.busy = false;
       slot.current = null;
     }
@@ -313,12 +341,22 @@ export class NatsWorker extends EventEmitter<NatsWorkerEvents> {
       return;
     }
     // null: cancelled while it computed; nobody waits for an answer.
-    if (value !== null) this.#nc.publish(job.reply, encodeValue(job.id, value));
+    if (value !== null) this.#nc.publish(job.reply, encodeValues(job.id, [value]));
     if (this.#stopping === null) {
       msg.respond(ACK_NEXT, { reply: slot.inbox });
       slot.pulledAt = Date.now();
     } else {
       msg.respond(ACK);
+    }
+  }
+
+  /** Whether the job's front-end still runs (see aliveSubject); true when it does not say in time. */
+  async #frontEndAlive(job: Job): Promise<boolean> {
+    try {
+      await this.#nc.request(aliveSubject(job.reply), '', { timeout: ALIVE_TIMEOUT_MS });
+      return true;
+    } catch (error) {
+      return !(error instanceof RequestError && error.isNoResponders());
     }
   }
 
