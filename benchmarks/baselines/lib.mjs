@@ -1,6 +1,7 @@
 // Helpers of measure-metrics.mjs, until it joins the typed measurement
 // command (`npm run measure`, benchmarks/src/measure.ts), which has its own.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnReady } from '@fib/testkit/ready';
@@ -63,3 +64,14 @@ export const median = (/** @type {number[]} */ xs) => {
   return sorted.length % 2 ? at(mid) : (at(mid - 1) + at(mid)) / 2;
 };
 export const fmt = (/** @type {number} */ x) => Math.round(x).toLocaleString('en-US');
+
+/**
+ * Milliseconds of CPU (user + system) the main thread of process `pid` has used, from /proc (Linux).
+ * @param {number} [pid]
+ */
+export function mainThreadCpuMs(pid = process.pid) {
+  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime, fields 14 and 15 of proc(5), in clock ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}

@@ -7,6 +7,7 @@ import { measurePerf, measureServer } from './lib/measure/baselines.js';
 import { measureConnections } from './lib/measure/connections.js';
 import { measureHop } from './lib/measure/hop.js';
 import { measureStrategies, STRATEGY_SETS } from './lib/measure/strategies.js';
+import { baselineScript } from './lib/measure/tools.js';
 
 const EXIT_USAGE = 2;
 
@@ -64,6 +65,14 @@ async function main(argv: readonly string[]): Promise<object | null> {
   if (positionals.length !== 1) throw new UsageError('name exactly one set of figures');
   const figures = positionals[0]!;
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  // 'server' and 'perf': the server measured, and how long and deep.
+  const baseline = (server: string, rounds: number) => ({
+    server,
+    rounds: positive('rounds', values.rounds, rounds),
+    seconds: positive('seconds', values.seconds, 2, false),
+    depth: positive('depth', values.depth, 64),
+    log,
+  });
   const set = STRATEGY_SETS[figures];
   if (set) {
     return measureStrategies(set, {
@@ -80,21 +89,11 @@ async function main(argv: readonly string[]): Promise<object | null> {
         trips: positive('trips', values.trips, 10_000),
       });
     case 'server':
-      return measureServer({
-        server: values.server ?? 'async',
-        rounds: positive('rounds', values.rounds, 7),
-        seconds: positive('seconds', values.seconds, 2, false),
-        depth: positive('depth', values.depth, 64),
-        log,
-      });
+      return measureServer(baseline(values.server ?? 'async', 7));
     case 'perf':
       return measurePerf({
-        server: values.server ?? 'benchmarks/baselines/line-server.mjs',
-        rounds: positive('rounds', values.rounds, 5),
-        seconds: positive('seconds', values.seconds, 2, false),
-        depth: positive('depth', values.depth, 64),
+        ...baseline(values.server ?? baselineScript('line-server'), 5),
         connections: positive('connections', values.connections, 1),
-        log,
       });
     default:
       throw new UsageError(`unknown figures ${JSON.stringify(figures)}`);
