@@ -302,7 +302,8 @@ test('short flags, durations with units and a positional target reach the engine
 
   const timed = await runBin('fib-perf2', [`:${server.port}`, '-d', '1200ms', '-q']);
   t.is(timed.code, 0, timed.stderr);
-  t.regex(timed.stdout, /measured {3}1\.2\d s \(stopped: duration\)/);
+  // 1.2 s, give or take a timer that a busy machine fires late.
+  t.regex(timed.stdout, /measured {3}1\.[23]\d s \(stopped: duration\)/);
 
   const scheduled = await runBin('fib-perf2', [
     String(server.port),

@@ -46,8 +46,9 @@ test('--hdr-log writes an interval log that HistogramLogReader reads back to the
     if (merged === null) merged = h;
     else merged.add(h);
   }
-  // Two full seconds and the half second at the end.
-  t.is(intervals, 3);
+  // Two full seconds and the half second at the end (two intervals when a starved machine fired
+  // the two-second tick so late that the end came first: the second then runs to the end).
+  t.true(intervals === 3 || intervals === 2, String(intervals));
   t.not(merged, null);
   t.is(merged!.totalCount, result.latencyMicros.count);
   t.is(merged!.totalCount, result.requests.ok);

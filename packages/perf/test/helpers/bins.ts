@@ -21,8 +21,12 @@ export interface BinRun {
   stderr: string;
 }
 
-/** Every run is bounded: a child still running after `timeoutMs` is killed (and the test fails on its output). */
-const DEFAULT_TIMEOUT_MS = 20_000;
+/**
+ * Every run is bounded: a child still running after `timeoutMs` is killed (and the test fails on
+ * its output). A minute, because on a 2-core machine running other suites a node bin has been seen
+ * to need more than 20 s just to start.
+ */
+const DEFAULT_TIMEOUT_MS = 60_000;
 
 export function runBin(
   name: 'fib-perf1' | 'fib-perf2',
