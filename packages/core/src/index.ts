@@ -55,6 +55,7 @@ export {
   READY_TIMEOUT_MS,
   STOP_GRACE_MS,
   Supervisor,
+  warmUp,
   type SupervisorOptions,
   type WorkerDeath,
 } from './lib/workers/supervisor.js';

@@ -1,5 +1,15 @@
 import { Piscina } from 'piscina';
-import { WorkerDiedError, retryOnce, type Engine, type ServerOptions, type Session } from '@fib/core';
+import {
+  WorkerDiedError,
+  reason,
+  retryOnce,
+  warmUp,
+  type ComputeEngine,
+  type Reporter,
+  type ServerContext,
+  type ServerOptions,
+  type Session,
+} from '@fib/core';
 import { workerFaultPlan, type WorkerFaultPlan } from '@fib/core/testing';
 import type { PoolTask } from './task.js';
 
@@ -20,7 +30,8 @@ type Pool = Piscina<PoolTask, number>;
  * piscina pool of exactly `--workers` threads that never idle out, so a
  * request costs one message round trip and no thread start.
  */
-export async function createPoolEngine(options: ServerOptions): Promise<Engine> {
+export async function createPoolEngine(options: ServerOptions, context: ServerContext): Promise<ComputeEngine> {
+  const { report } = context;
   const faults = workerFaultPlan();
   const pool: Pool = new Piscina<PoolTask, number>({
     filename: WORKER_URL.href,
@@ -38,18 +49,21 @@ export async function createPoolEngine(options: ServerOptions): Promise<Engine> 
   // Piscina emits 'error' for a thread that fails while it holds no task;
   // without a listener that would crash the server. The thread is replaced.
   pool.on('error', (error: unknown) => {
-    console.error('fib-server-pool: a pool thread failed while idle (it is replaced):', error);
+    report({
+      level: 'error',
+      event: 'worker-died',
+      msg: `a pool thread failed while idle (it is replaced): ${reason(error)}`,
+      err: error,
+    });
   });
   try {
-    // One task per thread: a missing or broken worker entry fails the start,
-    // not the first client, and the ready line means the threads are up.
-    await Promise.all(Array.from({ length: options.workers }, () => pool.run(0)));
+    await warmUp('pool thread', options.workers, () => pool.run(0));
   } catch (error) {
     await pool.destroy();
-    throw new Error(`the pool's threads did not start: ${(error as Error).message}`, { cause: error });
+    throw error;
   }
   return {
-    open: () => new PoolSession(pool, faults),
+    open: () => new PoolSession(pool, faults, report),
     close: () => pool.destroy(),
   };
 }
@@ -97,14 +111,16 @@ class Cancellation {
 class PoolSession implements Session {
   readonly #pool: Pool;
   readonly #faults: WorkerFaultPlan | null;
+  readonly #report: Reporter;
   /** Aborted when the connection is gone: its queued tasks leave the queue. */
   readonly #cancellation = new Cancellation();
   /** The options of every task of this connection: one object, not one per task. */
   readonly #runOptions = { signal: this.#cancellation };
 
-  constructor(pool: Pool, faults: WorkerFaultPlan | null) {
+  constructor(pool: Pool, faults: WorkerFaultPlan | null, report: Reporter) {
     this.#pool = pool;
     this.#faults = faults;
+    this.#report = report;
   }
 
   compute(n: number): Promise<number> {
@@ -118,9 +134,12 @@ class PoolSession implements Session {
       // most 78 deep), so a rejection that is not our abort means the thread
       // died: piscina has already replaced it.
       if (this.#cancellation.aborted) throw error;
-      console.error(
-        `fib-server-pool: a pool thread died (${(error as Error).message}); piscina replaces it and its request is retried once`,
-      );
+      this.#report({
+        level: 'warn',
+        event: 'worker-died',
+        msg: `a pool thread died (${reason(error)}); piscina replaces it and its request is retried once`,
+        err: error,
+      });
       throw new WorkerDiedError('the pool thread computing this request died', { cause: error });
     });
   }

@@ -1,5 +1,17 @@
 import Tinypool from 'tinypool';
-import { WorkerDiedError, retryOnce, type Engine, type ServerOptions, type Session } from '@fib/core';
+import {
+  ConnectionClosedError,
+  reason,
+  retryOnce,
+  STOP_GRACE_MS,
+  WorkerDiedError,
+  warmUp,
+  type ComputeEngine,
+  type Reporter,
+  type ServerContext,
+  type ServerOptions,
+  type Session,
+} from '@fib/core';
 import { workerFaultPlan, type WorkerFaultPlan } from '@fib/core/testing';
 import { OwnedTaskQueue, type Owner } from './task-queue.js';
 import type { PoolTask } from './task.js';
@@ -7,13 +19,12 @@ import type { PoolTask } from './task.js';
 /** The pool's processes live as long as the server: tinypool's idle timeout is never reached. */
 const KEEP_IDLE_WORKERS_MS = 2 ** 31 - 1;
 /**
- * `pool.destroy()` sends SIGTERM and, after tinypool's own 1 s, SIGKILL; this
- * is our bound on the whole teardown, after which we SIGKILL what is left
- * ourselves (a destroy that waits on an 'exit' that never comes must not hang
- * the shutdown).
+ * `pool.destroy()` sends SIGTERM and, after tinypool's own 1 s, SIGKILL.
+ * Core's grace period bounds the whole teardown, after which we SIGKILL what
+ * is left ourselves (a destroy that waits on an 'exit' that never comes must
+ * not hang the shutdown); a SIGKILLed process's 'exit' comes within
+ * milliseconds, and this bounds the wait for it.
  */
-const DESTROY_TIMEOUT_MS = 3000;
-/** A SIGKILLed process's 'exit' comes within milliseconds; this bounds the wait for it. */
 const KILLED_EXIT_WAIT_MS = 1000;
 /** tinypool's ProcessWorker rejects the tasks of a child that exits with this message. */
 const TINYPOOL_WORKER_EXITED = 'Worker exited unexpectedly';
@@ -23,16 +34,6 @@ const TINYPOOL_WORKER_EXITED = 'Worker exited unexpectedly';
  * the tasks that child held with that error: the worker is gone either way.
  */
 const CHANNEL_GONE = new Set(['EPIPE', 'ERR_IPC_CHANNEL_CLOSED', 'ECONNRESET']);
-
-const LOG = 'fib-server-process-pool';
-
-/** The connection is gone: its retry is not worth a process's time. */
-class ConnectionClosedError extends Error {
-  constructor() {
-    super('the connection closed before its job was computed');
-    this.name = 'ConnectionClosedError';
-  }
-}
 
 function isWorkerDeath(error: unknown): error is Error {
   if (!(error instanceof Error)) return false;
@@ -45,7 +46,8 @@ function isWorkerDeath(error: unknown): error is Error {
  * `retryOnce`: a worker that dies is replaced by tinypool and the request runs
  * once more, then is answered `ERR internal`.
  */
-export async function createProcessPoolEngine(options: ServerOptions): Promise<Engine> {
+export async function createProcessPoolEngine(options: ServerOptions, context: ServerContext): Promise<ComputeEngine> {
+  const { report } = context;
   const faults: WorkerFaultPlan | null = workerFaultPlan();
   const queue = new OwnedTaskQueue();
   const pool = new Tinypool({
@@ -70,7 +72,7 @@ export async function createProcessPoolEngine(options: ServerOptions): Promise<E
   let draining = false;
   pool.on('error', (error: unknown) => {
     if (draining && isWorkerDeath(error)) return;
-    console.error(`${LOG}: a pool process failed: ${(error as Error).message ?? String(error)}`);
+    report({ level: 'error', event: 'worker-died', msg: `a pool process failed: ${reason(error)}`, err: error });
   });
 
   const run = (n: number, owner: Owner, closed: () => boolean): Promise<number> => {
@@ -80,17 +82,20 @@ export async function createProcessPoolEngine(options: ServerOptions): Promise<E
     const result = queue.runFor(owner, () => pool.run(task) as Promise<number>);
     return result.catch((error: unknown) => {
       if (!isWorkerDeath(error)) throw error;
-      console.error(`${LOG}: the pool process computing fib(${n}) died (${error.message}); it is replaced`);
+      report({
+        level: 'warn',
+        event: 'worker-died',
+        msg: `the pool process computing fib(${n}) died (${error.message}); it is replaced`,
+        err: error,
+      });
       throw new WorkerDiedError(undefined, { cause: error });
     });
   };
 
   try {
-    // One task per process: the ready line then means every child is up, and
-    // a child that cannot start fails the server's start, not its first client.
-    await Promise.all(Array.from({ length: options.workers }, () => pool.run(0)));
+    await warmUp('pool process', options.workers, () => pool.run(0));
   } catch (error) {
-    await destroy(pool);
+    await destroy(pool, report);
     throw error;
   }
 
@@ -110,25 +115,30 @@ export async function createProcessPoolEngine(options: ServerOptions): Promise<E
     drain() {
       draining = true;
     },
-    close: () => destroy(pool),
+    close: () => destroy(pool, report),
   };
 }
 
 /**
  * SIGTERM every child (tinypool's destroy; its own SIGKILL follows after 1 s);
- * whatever has not exited after DESTROY_TIMEOUT_MS is SIGKILLed by us, and
- * the shutdown goes on after KILLED_EXIT_WAIT_MS whatever tinypool says.
+ * whatever has not exited after STOP_GRACE_MS is SIGKILLed by us, and the
+ * shutdown goes on after KILLED_EXIT_WAIT_MS whatever tinypool says.
  */
-async function destroy(pool: Tinypool): Promise<void> {
+async function destroy(pool: Tinypool, report: Reporter): Promise<void> {
   const alive = new Set<number>();
   for (const worker of pool.threads) {
     alive.add(worker.threadId);
     worker.once('exit', () => alive.delete(worker.threadId));
   }
   const destroyed = pool.destroy().then(() => true);
-  if (await Promise.race([destroyed, delay(DESTROY_TIMEOUT_MS)])) return;
+  if (await Promise.race([destroyed, delay(STOP_GRACE_MS)])) return;
   for (const pid of alive) {
-    console.error(`${LOG}: pool process ${pid} outlived the shutdown; SIGKILL`);
+    report({
+      level: 'warn',
+      event: 'worker-kill',
+      msg: `pool process ${pid} outlived the shutdown; SIGKILL`,
+      worker: pid,
+    });
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
@@ -136,7 +146,7 @@ async function destroy(pool: Tinypool): Promise<void> {
     }
   }
   if (!(await Promise.race([destroyed, delay(KILLED_EXIT_WAIT_MS)]))) {
-    console.error(`${LOG}: tinypool did not finish its teardown; going on`);
+    report({ level: 'warn', event: 'pool-teardown', msg: 'tinypool did not finish its teardown; going on' });
   }
 }
 

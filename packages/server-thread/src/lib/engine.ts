@@ -1,8 +1,22 @@
-import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import { WorkerDiedError, retryOnce, type Engine, type Session } from '@fib/core';
+import {
+  ConnectionClosedError,
+  envelope,
+  isEnvelope,
+  retryOnce,
+  Supervisor,
+  threadHandle,
+  WorkerDiedError,
+  describeExit,
+  type ComputeEngine,
+  type ServerContext,
+  type ServerOptions,
+  type Session,
+  type WorkerExit,
+  type WorkerHandle,
+} from '@fib/core';
 import { workerFaultPlan, type WorkerFaultPlan } from '@fib/core/testing';
-import { MARK, isAnswer, type JobMessage } from './messages.js';
+import type { AnswerMessage, JobMessage } from './messages.js';
 
 /** Built by esbuild beside this module's bundle (see scripts/build.mjs). */
 const WORKER_URL = new URL('./worker.js', import.meta.url);
@@ -14,24 +28,25 @@ const WORKER_URL = new URL('./worker.js', import.meta.url);
  */
 const WORKER_RESOURCE_LIMITS = { maxOldGenerationSizeMb: 64 } as const;
 
-/** Every thread the engine started and that has not exited yet. */
-type Threads = Set<Worker>;
-
 /**
  * The thread-per-connection strategy: each connection gets its own
- * worker_threads Worker when it opens, terminated when it closes. The main
- * thread keeps all the socket I/O; threads only compute, in parallel.
+ * worker_threads Worker when it opens, ended when it closes; core's
+ * Supervisor starts them and ends those left at shutdown. The main thread
+ * keeps all the socket I/O; threads only compute, in parallel.
  */
-export function createThreadEngine(): Engine {
+export function createThreadEngine(_options: ServerOptions, context: ServerContext): ComputeEngine {
   const faults = workerFaultPlan();
-  const threads: Threads = new Set();
+  const sessions = new Map<WorkerHandle, ThreadSession>();
+  const supervisor = new Supervisor({
+    name: 'connection thread',
+    report: context.report,
+    spawn: () => threadHandle(new Worker(WORKER_URL, { resourceLimits: WORKER_RESOURCE_LIMITS })),
+    held: (worker) => (sessions.get(worker)?.busy === true ? '; it is replaced and its request retried once' : ''),
+  });
+  supervisor.on('fatal', (error) => context.fail(error));
   return {
-    open: () => new ThreadSession(threads, faults),
-    async close() {
-      const exits = [...threads].map((worker) => once(worker, 'exit'));
-      for (const worker of threads) void worker.terminate();
-      await Promise.all(exits);
-    },
+    open: () => new ThreadSession(supervisor, sessions, faults),
+    close: () => supervisor.stop(),
   };
 }
 
@@ -47,17 +62,23 @@ interface Job {
  * answers them in order, so pipelined requests queue in the thread's port.
  */
 class ThreadSession implements Session {
-  readonly #threads: Threads;
+  readonly #supervisor: Supervisor;
+  readonly #sessions: Map<WorkerHandle, ThreadSession>;
   readonly #faults: WorkerFaultPlan | null;
-  #worker: Worker | null = null;
+  #worker: WorkerHandle | null = null;
   /** Jobs posted to the current thread and not answered yet, oldest first. */
   #jobs: Job[] = [];
   #closed = false;
 
-  constructor(threads: Threads, faults: WorkerFaultPlan | null) {
-    this.#threads = threads;
+  constructor(supervisor: Supervisor, sessions: Map<WorkerHandle, ThreadSession>, faults: WorkerFaultPlan | null) {
+    this.#supervisor = supervisor;
+    this.#sessions = sessions;
     this.#faults = faults;
     this.#spawn();
+  }
+
+  get busy(): boolean {
+    return this.#jobs.length > 0;
   }
 
   compute(n: number): Promise<number> {
@@ -72,12 +93,12 @@ class ThreadSession implements Session {
     // @fib/core counts unsettled jobs against --max-queue.
     const jobs = this.#jobs;
     this.#jobs = [];
-    for (const job of jobs) job.reject(new Error('the connection closed before this request was answered'));
-    if (worker !== null) void worker.terminate();
+    for (const job of jobs) job.reject(new ConnectionClosedError());
+    if (worker !== null) this.#supervisor.retire(worker);
   }
 
   #submit(n: number): Promise<number> {
-    if (this.#closed) return Promise.reject(new Error('the connection is closed'));
+    if (this.#closed) return Promise.reject(new ConnectionClosedError());
     return new Promise<number>((resolve, reject) => {
       const job: Job = { n, fault: this.#faults?.take(n), resolve, reject };
       this.#jobs.push(job);
@@ -85,29 +106,22 @@ class ThreadSession implements Session {
     });
   }
 
-  #post(worker: Worker, job: Job): void {
-    const message: JobMessage =
-      job.fault === undefined ? { mark: MARK, n: job.n } : { mark: MARK, n: job.n, fault: job.fault };
-    worker.postMessage(message);
+  #post(worker: WorkerHandle, job: Job): void {
+    worker.send(envelope('job', job.fault === undefined ? { n: job.n } : { n: job.n, fault: job.fault }));
   }
 
-  #spawn(): Worker {
-    const worker = new Worker(WORKER_URL, { resourceLimits: WORKER_RESOURCE_LIMITS });
+  #spawn(): WorkerHandle {
+    // Messages posted before the thread is up wait in its port.
+    const { worker } = this.#supervisor.add();
     this.#worker = worker;
-    this.#threads.add(worker);
-    let failure: unknown;
-    worker.on('message', (message: unknown) => {
-      if (worker !== this.#worker || !isAnswer(message)) return;
+    this.#sessions.set(worker, this);
+    worker.onMessage((message) => {
+      if (worker !== this.#worker || !isEnvelope<AnswerMessage>(message) || message['@fib'] !== 'answer') return;
       this.#jobs.shift()?.resolve(message.value);
     });
-    // Without this listener an uncaught error in the thread would be rethrown
-    // here and crash the server. It is followed by 'exit', handled below.
-    worker.on('error', (error) => {
-      failure = error;
-    });
-    worker.on('exit', (code) => {
-      this.#threads.delete(worker);
-      if (worker === this.#worker) this.#died(code, failure);
+    void worker.exited.then((exit) => {
+      this.#sessions.delete(worker);
+      if (worker === this.#worker) this.#died(exit);
     });
     return worker;
   }
@@ -117,18 +131,16 @@ class ThreadSession implements Session {
    * it fails with WorkerDiedError, which `retryOnce` turns into one retry. The
    * jobs behind it never started; they go to a new thread as they are.
    */
-  #died(code: number, failure: unknown): void {
+  #died(exit: WorkerExit): void {
     this.#worker = null;
-    const reason = failure instanceof Error ? failure.message : `exit code ${code}`;
-    console.error(
-      `fib-server-thread: a connection's thread died (${reason}); it is replaced and its request retried once`,
-    );
     const [held, ...waiting] = this.#jobs;
     this.#jobs = waiting;
     if (waiting.length > 0) {
       const worker = this.#spawn();
       for (const job of waiting) this.#post(worker, job);
     }
-    held?.reject(new WorkerDiedError(`the thread computing this request died (exit code ${code})`, { cause: failure }));
+    held?.reject(
+      new WorkerDiedError(`the thread computing this request died (${describeExit(exit)})`, { cause: exit.error }),
+    );
   }
 }

@@ -338,3 +338,31 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.#options.report({ level, event, msg: `${name} ${worker.id} ${what}`, worker: worker.id, ...fields });
   }
 }
+
+/**
+ * The Supervisor's start-up rule for pools that keep their own workers
+ * (piscina, tinypool): one task per worker must succeed within the ready
+ * timeout, or the start fails with a WorkerStartError. The ready line then
+ * means every worker is up, and a broken worker entry fails the start, not
+ * the first client.
+ */
+export async function warmUp(
+  name: string,
+  count: number,
+  runOne: () => Promise<unknown>,
+  timeoutMs = READY_TIMEOUT_MS,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not ready within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([Promise.all(Array.from({ length: count }, runOne)), late]);
+  } catch (error) {
+    throw new WorkerStartError(`the ${name}s did not start: ${error instanceof Error ? error.message : error}`, {
+      cause: error,
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
