@@ -47,7 +47,7 @@ const BUSY_TICKS = 20;
 
 /**
  * What every strategy whose workers are processes owned by the server must do
- * (docs/worker-death.md), checked on the real bin with real signals: a worker killed
+ * (docs/workers.md), checked on the real bin with real signals: a worker killed
  * under load is replaced and its request retried once, then `ERR internal`; a
  * closed connection's queued jobs are dropped; no worker outlives the server,
  * whatever stops it; the worker entry refuses to run by hand.

@@ -25,7 +25,7 @@ const DIED_TWICE = 'ERR internal the worker computing this request died, twice';
 
 /**
  * What every strategy that computes on worker threads must do
- * (docs/worker-death.md), checked on the real bin: a thread that dies (it exits, throws, or runs
+ * (docs/workers.md), checked on the real bin: a thread that dies (it exits, throws, or runs
  * out of heap; the test-only fault hook `FIB_TEST_WORKER_FAULT` makes it) is
  * replaced and its request retried once, then answered `ERR internal`, while
  * the requests around it and the other connections are answered as usual.
