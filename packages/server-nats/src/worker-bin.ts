@@ -9,7 +9,7 @@ import {
   parseCommandLine,
   type OptionTable,
 } from '@fib/core/cli';
-import { parseNatsUrls } from './lib/config.js';
+import { checkQueue, parseNatsUrls } from './lib/config.js';
 import { NatsWorker } from './lib/worker.js';
 
 const BIN = 'fib-worker-nats';
@@ -19,6 +19,13 @@ const TABLE: OptionTable = {
     kind: 'string',
     arg: 'URL[,URL...]',
     help: "NATS server(s) the front-ends use, one or a cluster's (required)",
+  },
+  queue: {
+    flag: '--queue',
+    kind: 'string',
+    arg: 'NAME',
+    help: "the work queue to pull from: the front-ends' --queue",
+    defaultText: 'default',
   },
   concurrency: {
     flag: '--concurrency',
@@ -38,7 +45,7 @@ const USAGE = [
   'Options:',
   ...formatOptions(TABLE),
   '',
-  'Environment: FIB_NATS, FIB_CONCURRENCY (a flag wins). SIGTERM or SIGINT: finish the jobs in hand, then exit 0.',
+  'Environment: FIB_NATS, FIB_QUEUE, FIB_CONCURRENCY (a flag wins). SIGTERM or SIGINT: finish the jobs in hand, then exit 0.',
 ].join('\n');
 
 let parsed: ReturnType<typeof parseCommandLine>;
@@ -62,15 +69,21 @@ if (parsed.action === 'version') {
   process.exit(0);
 }
 let servers: string[];
+let queue: string | undefined;
 try {
   servers = parseNatsUrls(parsed.values.get('nats') as string, parsed.sources.get('nats') ?? '--nats');
+  if (parsed.values.has('queue')) {
+    const label = parsed.sources.get('queue') ?? '--queue';
+    queue = checkQueue(parsed.values.get('queue'), label);
+    if (queue === 'private') throw new OptionError(`${label}: a private queue belongs to its front-end's own workers`);
+  }
 } catch (error) {
   process.stderr.write(formatUsageError(BIN, error as Error, USAGE));
   process.exit(EXIT_USAGE);
 }
 const concurrency = (parsed.values.get('concurrency') as number | undefined) ?? availableParallelism();
 const log = (line: string) => process.stderr.write(`${BIN}: ${line}\n`);
-const worker = await NatsWorker.start({ servers, concurrency, waitForServer: true, log });
+const worker = await NatsWorker.start({ servers, concurrency, waitForServer: true, log, ...(queue ? { queue } : {}) });
 worker.on('log', log);
 worker.on('fatal', (error) => {
   process.stderr.write(`${BIN}: ${error.message}; exiting (JetStream gives its jobs to other workers)\n`);

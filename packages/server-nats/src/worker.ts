@@ -19,6 +19,7 @@ process.on('message', (message: unknown) => {
 });
 worker = await NatsWorker.start({
   servers: (process.argv[2] ?? '').split(','),
+  queue: process.argv[3],
   concurrency: 1,
   name: 'fib-server-nats local worker',
   // The front-end made the queue before it started its workers: pulling can start at once.

@@ -1,18 +1,20 @@
 import { OptionError } from '@fib/core';
-import { checkReplicas, parseNatsUrls } from './config.js';
+import { checkQueue, checkReplicas, parseNatsUrls } from './config.js';
 import type { NatsConfig } from './engine.js';
 
 /** The flags fib-server-nats adds to the common ones, for its --help. */
 export const NATS_FLAGS_HELP = [
-  'NATS options (also FIB_NATS, FIB_REPLICAS):',
+  'NATS options (also FIB_NATS, FIB_REPLICAS, FIB_QUEUE):',
   "  --nats URL[,URL...]           NATS server(s), one or a cluster's; default: start nats-server",
   '                                from PATH with JetStream on a free loopback port (stopped on exit)',
   '  --replicas N                  stream replicas when this front-end creates the stream (default 1;',
   '                                3 on a three-node cluster)',
+  '  --queue NAME                  the work queue to use (default: default), so that deployments can',
+  '                                share one NATS; "private": one of its own, for its local workers only',
   '  --workers 0                   a front-end only: fib-worker-nats hosts do the computing',
 ].join('\n');
 
-const OURS = ['--nats', '--replicas'] as const;
+const OURS = ['--nats', '--replicas', '--queue'] as const;
 /** The common table's own bound for --workers. */
 const MAX_WORKERS = 1024;
 
@@ -77,6 +79,8 @@ export function extractNatsArgs(
     const label = given.has('--replicas') ? '--replicas' : 'FIB_REPLICAS';
     config.replicas = checkReplicas(/^\s*\d+\s*$/.test(replicas) ? Number(replicas) : replicas, label);
   }
+  const queue = given.get('--queue') ?? nonEmpty(env.FIB_QUEUE);
+  if (queue !== undefined) config.queue = checkQueue(queue.trim(), given.has('--queue') ? '--queue' : 'FIB_QUEUE');
   const consumedVariables: string[] = [];
   const envWorkersZero = !argv.some((arg) => /^--workers(=|$)/.test(arg)) && env.FIB_WORKERS?.trim() === '0';
   if (workersZero || envWorkersZero) {

@@ -1,5 +1,6 @@
 import { OptionError, type StartOptions } from '@fib/core';
 import { MAX_REPLICAS, type NatsConfig } from './engine.js';
+import { QUEUE_NAME } from './wire.js';
 
 /** The library API's options: the common ones, plus NATS's. */
 export interface NatsStartOptions extends StartOptions {
@@ -7,6 +8,15 @@ export interface NatsStartOptions extends StartOptions {
   nats?: string | readonly string[];
   /** Stream replicas when this front-end creates the stream (1 to 5; 3 for a three-node cluster). */
   replicas?: number;
+  /** The queue's name (letters, digits, `-`, `_`), or 'private' for a queue of this server's own. */
+  queue?: string;
+}
+
+export function checkQueue(value: unknown, label: string): string {
+  if (typeof value !== 'string' || !QUEUE_NAME.test(value)) {
+    throw new OptionError(`${label} must be a name of 1 to 32 letters, digits, - or _ (got ${JSON.stringify(value)})`);
+  }
+  return value;
 }
 
 /** `nats://a:4222,b:4222` or an array of them: the URLs, checked. `label` names the source in errors. */
@@ -46,6 +56,8 @@ export function splitStartOptions(options: NatsStartOptions | undefined): { comm
         throw new TypeError(`options.nats must be a string or an array of strings (got ${typeof value})`);
       }
       nats.nats = parseNatsUrls(value as string | string[], 'options.nats');
+    } else if (key === 'queue') {
+      if (value !== undefined) nats.queue = checkQueue(value, 'options.queue');
     } else if (key === 'replicas') {
       if (value !== undefined) nats.replicas = checkReplicas(value, 'options.replicas');
     } else if (key === 'workers' && value === 0) {

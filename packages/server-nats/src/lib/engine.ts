@@ -1,4 +1,5 @@
 import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
   Supervisor,
   processHandle,
@@ -12,6 +13,7 @@ import { workerFaultPlan } from '@fib/core/testing';
 import { startEmbeddedNats, type EmbeddedNats } from './embedded.js';
 import { FrontEnd } from './front-end.js';
 import { INSTALL_HINT, findNatsServer } from './nats-binary.js';
+import { queueNames } from './wire.js';
 
 /** esbuild bundles this module into dist/, beside the local worker's entry. */
 const WORKER_ENTRY = new URL('./worker.js', import.meta.url);
@@ -26,7 +28,16 @@ export interface NatsConfig {
   readonly localWorkers?: number;
   /** Replicas of the stream, when this front-end is the one that creates it (default 1). */
   readonly replicas?: number;
+  /**
+   * The queue's name (default: the default queue), so that several
+   * deployments can share one NATS; PRIVATE_QUEUE: a queue of this
+   * front-end's own, for its local workers only, removed when it stops.
+   */
+  readonly queue?: string;
 }
+
+/** The `--queue` value that asks for a queue of the front-end's own. */
+export const PRIVATE_QUEUE = 'private';
 
 /** nats-server is needed (no --nats) but not installed. */
 export class NatsServerMissingError extends Error {
@@ -64,8 +75,12 @@ export async function createNatsEngine(
     await embedded?.close();
   };
   try {
+    const isPrivate = config.queue === PRIVATE_QUEUE;
+    const queue = queueNames(isPrivate ? `private-${randomBytes(6).toString('hex')}` : config.queue);
     frontEnd = await FrontEnd.start({
       servers,
+      queue,
+      privateQueue: isPrivate,
       replicas: config.replicas ?? 1,
       // A busy connection holds at most one job per (local) worker in the
       // stream: another connection's job never waits behind more than that.
@@ -79,7 +94,7 @@ export async function createNatsEngine(
         name: 'nats worker',
         size: localWorkers,
         report,
-        spawn: () => processHandle(fork(WORKER_ENTRY, [urls], { serialization: 'json' })),
+        spawn: () => processHandle(fork(WORKER_ENTRY, [urls, queue.name], { serialization: 'json' })),
       });
       supervisor.on('fatal', (error) => context.fail(error));
       if (context.metrics !== null) trackSupervisor(context.metrics, supervisor, true);

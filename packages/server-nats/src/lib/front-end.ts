@@ -5,18 +5,17 @@ import { FibError } from '@fib/protocol';
 import { ConnectionClosedError, EngineClosedError, type Session } from '@fib/core';
 import type { WorkerFaultPlan } from '@fib/core/testing';
 import { connectNats } from './connect.js';
-import { setUpQueue } from './queue.js';
+import { deleteQueue, setUpQueue } from './queue.js';
 import {
   BATCH_MAX_N,
   CANCEL_SUBJECT,
-  JOB_SUBJECT,
   MAX_BATCH,
-  MAX_DELIVERIES_ADVISORY,
   aliveSubject,
   decodeAnswer,
   encodeCancel,
   encodeJob,
   type Job,
+  type QueueNames,
 } from './wire.js';
 
 /**
@@ -92,6 +91,9 @@ export interface FrontEndOptions {
   readonly window: number;
   /** Test-only fault injection (see @fib/core's WORKER_FAULT_ENV), or null. */
   readonly faults: WorkerFaultPlan | null;
+  readonly queue: QueueNames;
+  /** The queue is this front-end's alone: it is removed when the front-end closes. */
+  readonly privateQueue?: boolean;
 }
 
 export interface FrontEndEvents {
@@ -141,7 +143,7 @@ export class FrontEnd extends EventEmitter<FrontEndEvents> {
     });
     // The backstop of the retry rule: a job whose third delivery died too is
     // given up by JetStream, which says so here; its request is answered.
-    nc.subscribe(MAX_DELIVERIES_ADVISORY, {
+    nc.subscribe(options.queue.maxDeliveries, {
       callback: (error, msg) => {
         if (error === null) this.#onMaxDeliveries(msg);
       },
@@ -152,7 +154,7 @@ export class FrontEnd extends EventEmitter<FrontEndEvents> {
   static async start(options: FrontEndOptions): Promise<FrontEnd> {
     const nc = await connectNats(options.servers, 'fib-server-nats');
     try {
-      await setUpQueue(nc, options.replicas);
+      await setUpQueue(nc, options.queue, options.replicas);
       const frontEnd = new FrontEnd(nc, options);
       await nc.flush();
       return frontEnd;
@@ -192,6 +194,9 @@ export class FrontEnd extends EventEmitter<FrontEndEvents> {
     this.#failAll(() => new EngineClosedError());
     // The cancel must reach the server first, unless NATS is away.
     await Promise.race([this.#nc.flush().catch(() => {}), sleep(CLOSE_FLUSH_LIMIT_MS)]);
+    if (this.#options.privateQueue === true) {
+      await Promise.race([deleteQueue(this.#nc, this.#options.queue).catch(() => {}), sleep(CLOSE_FLUSH_LIMIT_MS)]);
+    }
     await this.#nc.close();
   }
 
@@ -264,7 +269,7 @@ export class FrontEnd extends EventEmitter<FrontEndEvents> {
     const ns = job.requests.map((request) => request.n);
     const payload = encodeJob({ ns, reply: this.#inbox, id: job.id, fault: job.fault });
     this.#js
-      .publish(JOB_SUBJECT, payload, { msgID: `${this.#inbox}.${job.id}.${job.generation}` })
+      .publish(this.#options.queue.subject, payload, { msgID: `${this.#inbox}.${job.id}.${job.generation}` })
       .then(undefined, (error: unknown) => this.#publishFailed(job, error));
   }
 

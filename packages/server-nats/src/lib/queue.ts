@@ -9,7 +9,7 @@ import {
   type ConsumerConfig,
   type StreamConfig,
 } from '@nats-io/jetstream';
-import { ACK_WAIT_MS, CONSUMER, JOB_SUBJECT, MAX_DELIVER, STREAM } from './wire.js';
+import { ACK_WAIT_MS, MAX_DELIVER, type QueueNames } from './wire.js';
 
 /**
  * Jobs a connection may have pending is bounded by --max-pipeline, the whole
@@ -25,10 +25,10 @@ const MAX_WAITING_PULLS = 4096;
  */
 const DUPLICATE_WINDOW_MS = 60_000;
 
-function streamConfig(replicas: number): Partial<StreamConfig> & { name: string } {
+function streamConfig(names: QueueNames, replicas: number): Partial<StreamConfig> & { name: string } {
   return {
-    name: STREAM,
-    subjects: [JOB_SUBJECT],
+    name: names.stream,
+    subjects: [names.subject],
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
     num_replicas: replicas,
@@ -37,9 +37,9 @@ function streamConfig(replicas: number): Partial<StreamConfig> & { name: string 
   };
 }
 
-function consumerConfig(): Partial<ConsumerConfig> {
+function consumerConfig(names: QueueNames): Partial<ConsumerConfig> {
   return {
-    durable_name: CONSUMER,
+    durable_name: names.consumer,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     ack_wait: ACK_WAIT_MS * 1e6,
@@ -62,11 +62,11 @@ const SETUP_TIMEOUT_MS = 30_000;
 const SETUP_RETRY_MS = 500;
 
 /** ensureQueue, tried again while JetStream is not ready yet (a cluster electing its leader). */
-export async function setUpQueue(nc: NatsConnection, replicas: number): Promise<void> {
+export async function setUpQueue(nc: NatsConnection, names: QueueNames, replicas: number): Promise<void> {
   const deadline = Date.now() + SETUP_TIMEOUT_MS;
   for (;;) {
     try {
-      await ensureQueue(nc, replicas);
+      await ensureQueue(nc, names, replicas);
       return;
     } catch (error) {
       if (Date.now() > deadline) throw error;
@@ -80,19 +80,25 @@ export async function setUpQueue(nc: NatsConnection, replicas: number): Promise<
  * exist yet; every front-end does this at start, and the first one wins.
  * A stream made earlier with other settings (replicas) is used as it is.
  */
-export async function ensureQueue(nc: NatsConnection, replicas: number): Promise<void> {
+export async function ensureQueue(nc: NatsConnection, names: QueueNames, replicas: number): Promise<void> {
   const jsm = await jetstreamManager(nc);
   try {
-    await jsm.streams.info(STREAM);
+    await jsm.streams.info(names.stream);
   } catch (error) {
     if (!(error instanceof JetStreamApiError) || error.code !== STREAM_NOT_FOUND) throw error;
     try {
-      await jsm.streams.add(streamConfig(replicas));
+      await jsm.streams.add(streamConfig(names, replicas));
     } catch (again) {
       // Another front-end created it in between: fine.
       if (!(again instanceof JetStreamApiError)) throw again;
-      await jsm.streams.info(STREAM);
+      await jsm.streams.info(names.stream);
     }
   }
-  await jsm.consumers.add(STREAM, consumerConfig());
+  await jsm.consumers.add(names.stream, consumerConfig(names));
+}
+
+/** Removes a queue (a private one, when its front-end stops). */
+export async function deleteQueue(nc: NatsConnection, names: QueueNames): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.delete(names.stream);
 }

@@ -7,15 +7,38 @@ import { WORKER_FAULT_KINDS, type WorkerFault } from '@fib/core/testing';
  * a plain (core NATS) message on the asking front-end's inbox.
  */
 
-/** The work-queue stream: work-queue retention, so a job is removed once a worker acknowledges it. */
-export const STREAM = 'FIB_JOBS';
-export const JOB_SUBJECT = 'fib.jobs';
-/** The one durable pull consumer every worker of every host pulls through. */
-export const CONSUMER = 'fib-workers';
-/** JetStream says here that a job was delivered MAX_DELIVER times without an acknowledgement. */
-export const MAX_DELIVERIES_ADVISORY = `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${STREAM}.${CONSUMER}`;
-/** Where a worker asks for its next job (JetStream's pull API). */
-export const PULL_SUBJECT = `$JS.API.CONSUMER.MSG.NEXT.${STREAM}.${CONSUMER}`;
+/** The queue every front-end and worker uses unless told another (`--queue`). */
+export const DEFAULT_QUEUE = 'default';
+/** A queue name: a NATS subject token and part of a stream name. */
+export const QUEUE_NAME = /^[A-Za-z0-9_-]{1,32}$/;
+
+/** The NATS names of one work queue: several independent deployments can share one NATS. */
+export interface QueueNames {
+  readonly name: string;
+  /** The stream: work-queue retention, so a job is removed once a worker acknowledges it. */
+  readonly stream: string;
+  readonly subject: string;
+  /** The one durable pull consumer every worker of every host pulls through. */
+  readonly consumer: string;
+  /** Where a worker asks for its next job (JetStream's pull API). */
+  readonly pull: string;
+  /** JetStream says here that a job was delivered MAX_DELIVER times without an acknowledgement. */
+  readonly maxDeliveries: string;
+}
+
+export function queueNames(name: string = DEFAULT_QUEUE): QueueNames {
+  const isDefault = name === DEFAULT_QUEUE;
+  const stream = isDefault ? 'FIB_JOBS' : `FIB_JOBS_${name}`;
+  const consumer = isDefault ? 'fib-workers' : `fib-workers-${name}`;
+  return {
+    name,
+    stream,
+    subject: isDefault ? 'fib.jobs' : `fib.jobs.${name}`,
+    consumer,
+    pull: `$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`,
+    maxDeliveries: `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.${consumer}`,
+  };
+}
 
 /**
  * How long the server waits for a worker's acknowledgement before it hands

@@ -9,15 +9,12 @@ import {
   ACK,
   ACK_NEXT,
   CANCEL_SUBJECT,
-  CONSUMER,
   GIVE_UP_DELIVERY,
   INLINE_MAX_N,
   PROGRESS,
   PROGRESS_EVERY_MS,
   PULL_LOST_MS,
   PULL_ONE,
-  PULL_SUBJECT,
-  STREAM,
   TERMINATE,
   aliveSubject,
   decodeCancel,
@@ -26,7 +23,9 @@ import {
   encodeError,
   encodeValues,
   jobKey,
+  queueNames,
   type Job,
+  type QueueNames,
 } from './wire.js';
 
 /** How often idle slots are checked for a pull that was lost. */
@@ -61,19 +60,21 @@ export interface WorkerOptions {
   readonly log?: (line: string) => void;
   /** The stream and its consumer exist already (a front-end's own local worker): do not check. */
   readonly queueExists?: boolean;
+  /** The queue's name (`--queue`); default: the default queue. */
+  readonly queue?: string;
 }
 
 /** Until a front-end has created the stream and its consumer (a worker host may start first). */
-async function waitForQueue(nc: NatsConnection, log: (line: string) => void): Promise<void> {
+async function waitForQueue(nc: NatsConnection, names: QueueNames, log: (line: string) => void): Promise<void> {
   const jsm = await jetstreamManager(nc);
   for (let said = false; ; said = true) {
     try {
-      await jsm.consumers.info(STREAM, CONSUMER);
+      await jsm.consumers.info(names.stream, names.consumer);
       return;
     } catch (error) {
       if (!(error instanceof JetStreamApiError) || error.status !== 404) throw error;
     }
-    if (!said) log(`waiting for the work queue (stream ${STREAM}): no front-end has created it yet`);
+    if (!said) log(`waiting for the work queue (stream ${names.stream}): no front-end has created it yet`);
     await new Promise((resolve) => setTimeout(resolve, PULL_RETRY_MS));
   }
 }
@@ -117,15 +118,17 @@ export class NatsWorker extends EventEmitter<NatsWorkerEvents> {
   readonly #nc: NatsConnection;
   readonly #slots: Slot[];
   readonly #subscriptions: Subscription[];
+  readonly #pullSubject: string;
   readonly #sweeper: NodeJS.Timeout;
   #stopping: Promise<void> | null = null;
   #waitingForQueue = false;
   /** Cancelled job keys, oldest first, with when they were cancelled. */
   readonly #cancelled = new Map<string, number>();
 
-  private constructor(nc: NatsConnection, concurrency: number) {
+  private constructor(nc: NatsConnection, concurrency: number, names: QueueNames) {
     super();
     this.#nc = nc;
+    this.#pullSubject = names.pull;
     const base = createInbox();
     this.#slots = Array.from({ length: concurrency }, (_, i) => new Slot(base, i));
     // One subscription per slot: JetStream delivers a pulled job under its
@@ -152,9 +155,10 @@ export class NatsWorker extends EventEmitter<NatsWorkerEvents> {
   /** Connects and starts pulling; resolves once the pulls are out. */
   static async start(options: WorkerOptions): Promise<NatsWorker> {
     const nc = await connectNats(options.servers, options.name ?? 'fib-worker-nats', options.waitForServer ?? false);
-    const worker = new NatsWorker(nc, options.concurrency);
+    const names = queueNames(options.queue);
+    const worker = new NatsWorker(nc, options.concurrency, names);
     // A pull to a consumer that does not exist yet is dropped without a word: wait for it first.
-    if (options.queueExists !== true) await waitForQueue(nc, options.log ?? (() => {}));
+    if (options.queueExists !== true) await waitForQueue(nc, names, options.log ?? (() => {}));
     // The subscription must reach the server before the first pull's answer can.
     await nc.flush();
     for (const slot of worker.#slots) worker.#pull(slot);
@@ -198,7 +202,7 @@ export class NatsWorker extends EventEmitter<NatsWorkerEvents> {
   #pull(slot: Slot): void {
     if (this.#stopping !== null) return;
     slot.pulledAt = Date.now();
-    this.#nc.publish(PULL_SUBJECT, PULL_ONE, { reply: slot.inbox });
+    this.#nc.publish(this.#pullSubject, PULL_ONE, { reply: slot.inbox });
   }
 
   /** Pulls again later: the consumer is missing or refused the pull. */
