@@ -11,9 +11,10 @@
 //  3. a three-node NATS cluster (replicas 3) loses its stream leader under load.
 // Prints one JSON object on stdout; progress on stderr. Every load is bounded.
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { cpus, loadavg } from 'node:os';
-import { RawClient, binPath, runChaos, startBin, CHAOS_TARGETS, type ServerRun } from '@fib/testkit';
+import { RawClient, binPath, descendants, runChaos, startBin, CHAOS_TARGETS, type ServerRun } from '@fib/testkit';
 import { fib } from '@fib/core';
 import { createNatsStarter } from '../test/helpers/nats-servers.js';
 
@@ -23,7 +24,8 @@ const PERF1 = binPath('@fib/perf', 'fib-perf1');
 const PERF2 = binPath('@fib/perf', 'fib-perf2');
 /** Two local workers: one per core of the 2-core machine these figures come from. */
 const WORKERS = 2;
-const CHAOS_SECONDS = 30;
+/** The issue's figure: a worker SIGKILLed every 0.5 s for 30 s (CHAOS_SECONDS shortens it for a trial run). */
+const CHAOS_SECONDS = Number(process.env.CHAOS_SECONDS ?? 30);
 const CLUSTER_REQUESTS_PER_CONNECTION = 400;
 const log = (line: string) => process.stderr.write(`measure: ${line}\n`);
 
@@ -99,6 +101,58 @@ async function sideBySide() {
     perRound: Object.fromEntries(Object.entries(ratios).map(([key, values]) => [key, values.map(round2)])),
     samples,
   };
+}
+
+/** CPU time of a process in clock ticks (utime + stime, its threads included); 0 once gone. */
+function cpuTicks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
+function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, 2).join(' ');
+  } catch {
+    return '';
+  }
+}
+
+/** Clock ticks per second (USER_HZ), as /proc counts CPU time. */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * Where a depth-1 request's time goes: the CPU each process of the path
+ * spends per request (front-end, nats-server, the workers), against the
+ * wall time per request, during one perf2 run of 4 x SECONDS.
+ */
+async function anatomy() {
+  const server = await startBin('@fib/server-nats', 'fib-server-nats', ['--workers', String(WORKERS)]);
+  try {
+    const pids = descendants(server.pid);
+    const groups: Record<string, number[]> = {
+      frontEnd: [server.pid],
+      natsServer: pids.filter((pid) => commandOf(pid).includes('nats-server')),
+      workers: pids.filter((pid) => commandOf(pid).includes('dist/worker.js')),
+    };
+    perf2(server.port, ['--duration', '1']); // warm-up
+    const before = Object.fromEntries(Object.entries(groups).map(([k, g]) => [k, g.map(cpuTicks)]));
+    const seconds = SECONDS * 4;
+    const rate = perf2(server.port, ['--duration', String(seconds)]);
+    const requests = rate * seconds;
+    const usPerRequest: Record<string, number> = {};
+    for (const [key, group] of Object.entries(groups)) {
+      const ticks = group.reduce((sum, pid, i) => sum + cpuTicks(pid) - before[key]![i]!, 0);
+      usPerRequest[key] = Math.round(((ticks / TICKS_PER_SECOND) * 1e6) / requests);
+    }
+    return { rate, wallUsPerRequest: Math.round(1e6 / rate), cpuUsPerRequest: usPerRequest };
+  } finally {
+    await server.stop('SIGTERM');
+  }
 }
 
 async function chaos() {
@@ -180,6 +234,8 @@ const started = { load: loadavg().map(round2), cpus: cpus().length, at: new Date
 log(`rounds ${ROUNDS}, ${SECONDS} s per sample; load average ${started.load.join(' ')}`);
 const figures = await sideBySide();
 log(`side by side: ${JSON.stringify(figures.ratios)}`);
+const depth1 = await anatomy();
+log(`depth-1 anatomy: ${JSON.stringify(depth1)}`);
 const chaosFigures = await chaos();
 log(`chaos: ${JSON.stringify(chaosFigures)}`);
 const cluster = await clusterNodeLoss();
@@ -191,6 +247,7 @@ console.log(
     rounds: ROUNDS,
     secondsPerSample: SECONDS,
     ...figures,
+    depth1,
     chaos: chaosFigures,
     cluster,
   }),
