@@ -1,6 +1,6 @@
 // A queue worker process: computes the one job the server sends it, answers,
 // and so asks for the next. Nothing else runs here.
-import { envelope, fib, isEnvelope, READY, setUpChildProcess } from '@fib/core';
+import { envelope, fib, isEnvelope, READY, setUpChildProcess, type Drain } from '@fib/core';
 import { enactWorkerFault } from '@fib/core/testing';
 import type { JobMessage, ResultMessage } from './lib/messages.js';
 
@@ -8,6 +8,13 @@ setUpChildProcess('@fib/server-queue dist/worker.js');
 const send = process.send!.bind(process);
 
 process.on('message', (message: unknown) => {
+  if (isEnvelope<Drain>(message) && message['@fib'] === 'drain') {
+    // Being replaced (a reload). Messages are handled between jobs (fib
+    // blocks the loop), so the answer of the job in hand is already queued
+    // on the channel: exit once this message, behind it, is written.
+    send(envelope('drained'), undefined, undefined, () => process.exit(0));
+    return;
+  }
   if (!isEnvelope<JobMessage>(message) || message['@fib'] !== 'job') return;
   if (message.fault !== undefined) {
     void enactWorkerFault(message.fault);
