@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { between, type ChaosLoad, type Random, type Tracked } from './chaos-load.js';
 import { FAULT_N, type ChaosTarget } from './chaos-targets.js';
@@ -48,12 +49,15 @@ async function killProcesses(config: KillerConfig): Promise<void> {
   const { load, target, server, random } = config;
   let wait = interval(config);
   let handover = false;
+  /** When the previous handover kill was made (performance.now()). */
+  let previousHandover: number | null = null;
   for (let step = 0, bound = maxSteps(config); step < bound && load.running(); step++) {
     await sleep(wait);
     if (!load.running()) return;
     // Every other kill, where the target has handovers: one aimed at a handover, if a child is starting.
     handover = target.childPerConnection && !handover;
-    if (handover && (await handoverKill(server, load))) {
+    if (handover && (await handoverKill(server, load, previousHandover))) {
+      previousHandover = performance.now();
       wait = interval(config);
       continue;
     }
@@ -77,18 +81,20 @@ async function killProcesses(config: KillerConfig): Promise<void> {
 }
 
 /**
- * Worker threads cannot be killed from outside: one connection sends
+ * Worker threads cannot be killed from outside: a killer connection sends
  * fib(FAULT_N), which the server was started to make fatal to the thread
- * computing it (and to its retry), and expects `ERR internal` each time.
+ * computing it (and to its retry), and expects `ERR internal`. A new
+ * connection each time, opened before the pause: a thread-per-connection
+ * server starts the connection's thread meanwhile, so that only the retry's
+ * thread start stands between the request and its answer.
  */
 async function killByFault(config: KillerConfig): Promise<void> {
   const { load } = config;
-  let tracked: Tracked | null = null;
   for (let step = 0, bound = maxSteps(config); step < bound && load.running(); step++) {
+    const tracked: Tracked | null = await load.open('killer');
     await sleep(interval(config));
-    if (!load.running()) break;
-    tracked ??= await load.open('killer');
-    if (tracked !== null && !(await load.ask(tracked, [FAULT_N], true))) tracked = null;
+    if (tracked === null) continue;
+    if (load.running() && !(await load.ask(tracked, [FAULT_N], true))) continue;
+    load.close(tracked);
   }
-  if (tracked !== null) load.close(tracked);
 }

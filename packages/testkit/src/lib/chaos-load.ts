@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fib } from '@fib/core';
-import { FAULT_N } from './chaos-targets.js';
+import { FAULT_DEATHS, FAULT_N } from './chaos-targets.js';
 import { ageMs, children, clientPortsHeld, threadCount } from './processes.js';
 import { RawClient } from './raw-client.js';
 
@@ -26,12 +26,6 @@ const BATCH_PAUSE_MS = 10;
 const RETRY_PAUSE_MS = 50;
 /** The load's largest n: one below FAULT_N, which only the fault killer sends. */
 const MAX_LOAD_N = FAULT_N - 1;
-/**
- * Threads one fault request kills: the one its job was sent to, then the one
- * its retry was sent to (every job for fib(FAULT_N) is fatal); only then is
- * it answered `ERR internal`.
- */
-const FAULT_DEATHS = 2;
 /** Distinct anomalies described in the report, at most (repeats are counted, not listed). */
 const MAX_NOTES = 20;
 

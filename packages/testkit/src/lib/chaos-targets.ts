@@ -78,9 +78,22 @@ function target(
  */
 export const FAULT_N = 31;
 
-/** The command line and environment a chaos run starts `target`'s server with. */
+/**
+ * Threads one fault request kills: the one its job was sent to, then the one
+ * its retry was sent to (every job for fib(FAULT_N) is fatal); only then is
+ * it answered `ERR internal`.
+ */
+export const FAULT_DEATHS = 2;
+
+/**
+ * The command line and environment a chaos run starts `target`'s server
+ * with. A pool of threads killed through the fault hook gets FAULT_DEATHS - 1
+ * threads more than `workers`: a kill takes FAULT_DEATHS threads at once, and
+ * should leave as many serving as one SIGKILL leaves in a pool of processes.
+ */
 export function chaosLaunch(target: ChaosTarget, workers: number): { args: readonly string[]; env: NodeJS.ProcessEnv } {
-  const args = target.pooled ? ['--workers', String(workers)] : [];
+  const size = target.kill === 'fault' ? workers + FAULT_DEATHS - 1 : workers;
+  const args = target.pooled ? ['--workers', String(size)] : [];
   // Every job for fib(FAULT_N), its retry included, makes its worker exit.
   const env = target.kill === 'fault' ? { [WORKER_FAULT_ENV]: `exit:${FAULT_N}` } : {};
   return { args, env };

@@ -92,6 +92,8 @@ const SETTLED_MS = 30;
 const POLL_MS = 2;
 /** Time the resumed server gets to read the child's ready message and send it its socket. */
 const HANDOVER_MS = 100;
+/** Long enough for a child given a connection whose child died to have started and taken it (see handoverKill). */
+const REROUTE_MS = 2000;
 
 /**
  * A kill aimed at the moment a connection is handed to a per-connection
@@ -100,10 +102,15 @@ const HANDOVER_MS = 100;
  * finished starting and sits waiting for its socket; the child is stopped,
  * the server resumed, and once the server has had time to send the child its
  * socket, the child is killed (killRecording). The socket dies in transit.
- * Returns false, having killed nothing, when no child was starting.
+ * A server may rightly give a connection whose child died a new child:
+ * killing that one too, and the next, would only measure how fast children
+ * start. So for REROUTE_MS after a handover kill (`previous`), only children
+ * older than it are picked. Returns false, having killed nothing, when no
+ * child was starting.
  */
-export async function handoverKill(server: KillerServer, load: ChaosLoad): Promise<boolean> {
-  const starting = startingChild(server);
+export async function handoverKill(server: KillerServer, load: ChaosLoad, previous: number | null): Promise<boolean> {
+  const since = previous === null ? Infinity : performance.now() - previous;
+  const starting = startingChild(server, since < REROUTE_MS ? since : 0);
   if (starting === undefined || !signal(server.pid, 'SIGSTOP')) return false;
   let caught = false;
   try {
@@ -116,9 +123,12 @@ export async function handoverKill(server: KillerServer, load: ChaosLoad): Promi
   return killRecording(starting, children(server.pid), server, load, true);
 }
 
-/** The starting child closest to the end of its start-up (the most CPU used), if any. */
-function startingChild(server: KillerServer): number | undefined {
-  const young = children(server.pid).filter((pid) => (ageMs(pid) ?? Infinity) < STARTING_MAX_AGE_MS);
+/** The starting child at least `minAgeMs` old closest to the end of its start-up (the most CPU used), if any. */
+function startingChild(server: KillerServer, minAgeMs: number): number | undefined {
+  const young = children(server.pid).filter((pid) => {
+    const age = ageMs(pid) ?? Infinity;
+    return age >= minAgeMs && age < STARTING_MAX_AGE_MS;
+  });
   const held = clientPortsHeld(server.port, young);
   let best: { pid: number; ticks: number } | undefined;
   for (const pid of young) {
