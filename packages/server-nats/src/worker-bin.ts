@@ -32,7 +32,7 @@ const TABLE: OptionTable = {
     kind: 'integer',
     min: 1,
     max: 1024,
-    help: 'jobs computed at once, one compute thread each',
+    help: 'jobs computed at once (fib above 30 runs on a compute thread of its slot)',
     defaultText: 'cores',
   },
 };

@@ -1,17 +1,36 @@
 import { OptionError } from '@fib/core';
+import { formatOptions, type OptionTable } from '@fib/core/cli';
 import { checkQueue, checkReplicas, parseNatsUrls } from './config.js';
 import type { NatsConfig } from './engine.js';
 
-/** The flags fib-server-nats adds to the common ones, for its --help. */
+/** The flags fib-server-nats adds to the common ones, for its --help (the same layout as theirs). */
+const NATS_TABLE: OptionTable = {
+  nats: {
+    flag: '--nats',
+    kind: 'string',
+    arg: 'URL[,URL...]',
+    help: "NATS server(s), one or a cluster's; without it, nats-server from PATH is started on a free loopback port, and stopped on exit",
+  },
+  replicas: {
+    flag: '--replicas',
+    kind: 'integer',
+    help: 'stream replicas when this front-end creates the stream (3 on a three-node cluster)',
+    defaultText: '1',
+  },
+  queue: {
+    flag: '--queue',
+    kind: 'string',
+    arg: 'NAME',
+    help: 'the work queue, so that deployments can share one NATS; "private": one for its local workers only',
+    defaultText: 'default',
+  },
+  workers: { flag: '--workers', kind: 'integer', arg: '0', help: 'a front-end only: fib-worker-nats hosts compute' },
+};
+const BUILT_IN_LINES = 2; // formatOptions ends with -h and -v, which the common table prints
+
 export const NATS_FLAGS_HELP = [
   'NATS options (also FIB_NATS, FIB_REPLICAS, FIB_QUEUE):',
-  "  --nats URL[,URL...]           NATS server(s), one or a cluster's; default: start nats-server",
-  '                                from PATH with JetStream on a free loopback port (stopped on exit)',
-  '  --replicas N                  stream replicas when this front-end creates the stream (default 1;',
-  '                                3 on a three-node cluster)',
-  '  --queue NAME                  the work queue to use (default: default), so that deployments can',
-  '                                share one NATS; "private": one of its own, for its local workers only',
-  '  --workers 0                   a front-end only: fib-worker-nats hosts do the computing',
+  ...formatOptions(NATS_TABLE).slice(0, -BUILT_IN_LINES),
 ].join('\n');
 
 const OURS = ['--nats', '--replicas', '--queue'] as const;
