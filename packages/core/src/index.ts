@@ -1,6 +1,6 @@
 export { fib } from './lib/fib.js';
 export { inlineSession } from './lib/session.js';
-export { Connection, type ConnectionLimits, type SharedState } from './lib/connection.js';
+export { Connection, connectionLimits, type ConnectionLimits, type SharedState } from './lib/connection.js';
 export {
   OPTION_NAMES,
   OPTION_SPECS,
@@ -61,11 +61,18 @@ export {
 } from './lib/workers/supervisor.js';
 export {
   HandoffPort,
+  HandoffQueue,
   MAX_HANDOFFS,
+  hostConfig,
+  type HostConfig,
+} from './lib/workers/handoff.js';
+export {
   hostSockets,
+  serveHandedSockets,
+  type HandedSocketsOptions,
   type SocketHost,
   type SocketHostOptions,
-} from './lib/workers/handoff.js';
+} from './lib/workers/host.js';
 export { setUpChildProcess, watchParent, type ChildProcessOptions } from './lib/child.js';
 export {
   CODE_OK,

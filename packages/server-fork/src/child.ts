@@ -1,24 +1,4 @@
-import {
-  fib,
-  hostSockets,
-  isEnvelope,
-  READY,
-  setUpChildProcess,
-  watchParent,
-  type Drain,
-  type Session,
-  type SocketHost,
-} from '@fib/core';
-import type { ChildConfig } from './lib/messages.js';
-
-// A connection child: it serves the one socket its parent hands it, then exits.
-// It exits with its parent ('disconnect'), ignores SIGINT (the parent drives
-// shutdown), and drains on SIGTERM as when the parent asks.
-let host: SocketHost | null = null;
-setUpChildProcess('@fib/server-fork/dist/child.js', process.argv[2] !== undefined, {
-  watchdog: 'lazy',
-  onSigterm: () => (host === null ? process.exit(0) : host.drain()),
-});
+import { fib, serveHandedSockets, watchParent } from '@fib/core';
 
 /**
  * From fib(35) on (about 0.1 s) a computation blocks the event loop long
@@ -28,19 +8,16 @@ setUpChildProcess('@fib/server-fork/dist/child.js', process.argv[2] !== undefine
  */
 const WATCH_FROM_N = 35;
 
-/** fib inline, as the event-loop server computes it, but watched when long. */
-const session: Session = {
-  compute(n) {
-    if (n >= WATCH_FROM_N) watchParent();
-    return fib(n);
+// A connection process: it serves the one socket its parent hands it, then exits.
+serveHandedSockets({
+  entry: '@fib/server-fork/dist/child.js',
+  single: true,
+  watchdog: 'lazy',
+  session: {
+    compute(n) {
+      if (n >= WATCH_FROM_N) watchParent();
+      return fib(n);
+    },
+    close() {},
   },
-  close() {},
-};
-
-const config = JSON.parse(process.argv[2]!) as ChildConfig;
-host = hostSockets({ ...config, session, single: true, onIdle: () => process.exit(0) });
-const running = host;
-process.on('message', (message: unknown) => {
-  if (isEnvelope<Drain>(message) && message['@fib'] === 'drain') running.drain();
 });
-process.send!(READY);

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { ServerOptions } from './options.js';
 import { BAD_REQUEST, BLANK, ERROR_LINES, FibError, OUT_OF_RANGE, formatError, parseRequestBytes } from '@fib/protocol';
 import type { Logger } from './log.js';
 import { CODE_OK, codeIndex, type RequestStats } from './stats.js';
@@ -21,6 +22,16 @@ export interface ConnectionLimits {
   readonly maxPipeline: number;
   /** Milliseconds; 0 disables. */
   readonly idleTimeoutMs: number;
+}
+
+/** A connection's limits, from the server's options. */
+export function connectionLimits(options: ServerOptions): ConnectionLimits {
+  return {
+    maxN: options.maxN,
+    maxLine: options.maxLine,
+    maxPipeline: options.maxPipeline,
+    idleTimeoutMs: options.idleTimeout * 1000,
+  };
 }
 
 /**

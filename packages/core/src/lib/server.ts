@@ -1,7 +1,7 @@
 import { createServer, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { ERROR_LINES } from '@fib/protocol';
-import { Connection, type ConnectionLimits, type SharedState } from './connection.js';
+import { Connection, connectionLimits, type SharedState } from './connection.js';
 import { resolveOptions, type ServerOptions, type StartOptions } from './options.js';
 import { reason, silent, type Reporter } from './events.js';
 import { logReporter, reportingLogger } from './log.js';
@@ -111,12 +111,7 @@ async function listen(
   report: Reporter,
   metrics: ServerMetrics | null,
 ): Promise<ListeningServer> {
-  const limits: ConnectionLimits = {
-    maxN: options.maxN,
-    maxLine: options.maxLine,
-    maxPipeline: options.maxPipeline,
-    idleTimeoutMs: options.idleTimeout * 1000,
-  };
+  const limits = connectionLimits(options);
   const shared: SharedState = {
     jobs: 0,
     maxQueue: options.maxQueue,

@@ -1,12 +1,11 @@
 import cluster from 'node:cluster';
-import type { Socket } from 'node:net';
 import { argv, execArgv } from 'node:process';
 import { fileURLToPath } from 'node:url';
-import { ERROR_LINES } from '@fib/protocol';
 import {
   DRAIN,
   HandoffPort,
-  MAX_HANDOFFS,
+  HandoffQueue,
+  hostConfig,
   isEnvelope,
   processHandle,
   Supervisor,
@@ -17,7 +16,7 @@ import {
   type ServerOptions,
   type WorkerHandle,
 } from '@fib/core';
-import { CONFIG_ENV, type Busy, type Idle, type WorkerConfig } from './messages.js';
+import type { Busy, Idle } from './messages.js';
 
 /** Built as its own esbuild entry (scripts/build.mjs); this module is bundled into dist/ beside it. */
 const WORKER_ENTRY = new URL('./worker.js', import.meta.url);
@@ -27,11 +26,11 @@ const WORKER_ENTRY = new URL('./worker.js', import.meta.url);
  * user's own cluster code set: ours are applied for this fork and the previous
  * ones restored. cluster.fork() reads `cluster.settings` synchronously.
  */
-function forkWorker(config: WorkerConfig): WorkerHandle {
+function forkWorker(argument: string): WorkerHandle {
   const previous = cluster.settings;
-  cluster.setupPrimary({ exec: fileURLToPath(WORKER_ENTRY), args: [], execArgv: [], silent: false });
+  cluster.setupPrimary({ exec: fileURLToPath(WORKER_ENTRY), args: [argument], execArgv: [], silent: false });
   try {
-    return processHandle(cluster.fork({ [CONFIG_ENV]: JSON.stringify(config) }).process);
+    return processHandle(cluster.fork().process);
   } finally {
     cluster.setupPrimary({ args: argv.slice(2), exec: argv[1], execArgv, silent: false, ...previous });
   }
@@ -41,12 +40,6 @@ interface Member {
   readonly port: HandoffPort;
   /** Computing something long: its event loop will not come round soon. */
   busy: boolean;
-}
-
-interface Waiting {
-  readonly socket: Socket;
-  readonly release: () => void;
-  handoffs: number;
 }
 
 /**
@@ -61,25 +54,14 @@ export function createClusterEngine(options: ServerOptions, context: ServerConte
   if (!cluster.isPrimary) {
     throw new Error('@fib/server-cluster: start() must be called in a cluster primary, not in a worker');
   }
-  const config: WorkerConfig = {
-    limits: {
-      maxN: options.maxN,
-      maxLine: options.maxLine,
-      maxPipeline: options.maxPipeline,
-      idleTimeoutMs: options.idleTimeout * 1000,
-    },
-    maxQueue: options.maxQueue,
-    metrics: context.metrics !== null,
-  };
+  const argument = JSON.stringify(hostConfig(options));
   const members = new Map<WorkerHandle, Member>();
-  const waiting: Waiting[] = [];
-  let draining = false;
 
   const supervisor = new Supervisor({
     name: 'cluster worker',
     size: options.workers,
     report: context.report,
-    spawn: () => forkWorker(config),
+    spawn: () => forkWorker(argument),
   });
   // The connections live in the workers: every scrape sums their registries with the primary's.
   const workerMetrics = context.metrics === null ? null : new WorkerMetrics(context.metrics);
@@ -103,7 +85,7 @@ export function createClusterEngine(options: ServerOptions, context: ServerConte
   // Its HandoffPort gives back what it had not taken and releases what it served.
   supervisor.on('exit', ({ worker }) => members.delete(worker));
   supervisor.on('fatal', (error) => {
-    for (const item of waiting.splice(0)) refuse(item, ERROR_LINES.internal);
+    queue.fail();
     context.fail(error);
   });
 
@@ -128,46 +110,21 @@ export function createClusterEngine(options: ServerOptions, context: ServerConte
     return best;
   };
 
-  const refuse = (item: Waiting, line: string) => {
-    if (!item.socket.destroyed) item.socket.end(line);
-    item.release();
-  };
-
   const pump = () => {
-    while (waiting.length > 0) {
-      const member = pick();
-      if (member === undefined) return;
-      const item = waiting.shift()!;
-      if (item.socket.destroyed) {
-        item.release();
-        continue;
-      }
-      item.handoffs++;
-      void member.port.give(item.socket, item.release).then((adopted) => {
-        if (adopted) {
-          pump();
-          return;
-        }
-        // The worker died first: the socket is whole and unread.
-        if (draining) refuse(item, ERROR_LINES.shuttingDown);
-        else if (item.handoffs >= MAX_HANDOFFS) refuse(item, ERROR_LINES.internal);
-        else waiting.unshift(item);
-        pump();
-      });
+    for (let member = pick(); member !== undefined && queue.length > 0; member = pick()) {
+      const item = queue.shift();
+      if (item === undefined) return;
+      // Taken: the next one may go; given back: it is queued again, and pump() runs.
+      void queue.give(member.port, item).then((adopted) => adopted && pump());
     }
   };
+  const queue = new HandoffQueue(pump);
 
   return supervisor.start().then(() => ({
-    adopt(socket, release) {
-      // Until a worker takes it, a client that gives up is ours to clean up.
-      socket.on('error', () => socket.destroy());
-      waiting.push({ socket, release, handoffs: 0 });
-      pump();
-    },
+    adopt: (socket, release) => queue.push(socket, release),
     drain() {
-      draining = true;
       supervisor.drain();
-      for (const item of waiting.splice(0)) refuse(item, ERROR_LINES.shuttingDown);
+      queue.drain();
       for (const worker of members.keys()) worker.send(DRAIN);
     },
     close: () => supervisor.stop(),

@@ -1,15 +1,4 @@
-import type { ConnectionLimits, Envelope } from '@fib/core';
-
-/** The environment variable that carries a worker's configuration as JSON. */
-export const CONFIG_ENV = 'FIB_SERVER_CLUSTER_CONFIG';
-
-/** What a worker needs to serve connections as the server would. */
-export interface WorkerConfig {
-  readonly limits: ConnectionLimits;
-  readonly maxQueue: number;
-  /** The server's metrics are on: count requests, answer the primary's scrapes. */
-  readonly metrics: boolean;
-}
+import type { Envelope } from '@fib/core';
 
 /**
  * Worker to primary, around a computation long enough to block the worker's

@@ -1,10 +1,8 @@
-import { Socket as NetSocket, type Socket, type SocketConstructorOpts } from 'node:net';
+import type { Socket } from 'node:net';
 import { ERROR_LINES } from '@fib/protocol';
-import { Connection, type ConnectionLimits, type SharedState } from '../connection.js';
+import { type ConnectionLimits, connectionLimits } from '../connection.js';
 import type { Reporter, ServerEvent } from '../events.js';
-import { reportingLogger } from '../log.js';
-import type { RequestStats } from '../stats.js';
-import type { Session } from '../strategy.js';
+import type { ServerOptions } from '../options.js';
 import { envelope, isEnvelope, type Envelope } from './envelope.js';
 import type { WorkerHandle } from './handle.js';
 
@@ -27,12 +25,31 @@ import type { WorkerHandle } from './handle.js';
  */
 export const MAX_HANDOFFS = 2;
 
-type Give = Envelope<'socket', { id: number }>;
-type Adopted = Envelope<'adopted', { id: number }>;
-type Released = Envelope<'released', { id: number }>;
+export type Give = Envelope<'socket', { id: number }>;
+export type Adopted = Envelope<'adopted', { id: number }>;
+export type Released = Envelope<'released', { id: number }>;
 /** A worker's report, forwarded to the server's Reporter: only the server's CLI prints. */
-type Report = Envelope<'report', { event: ServerEvent }>;
-type FromHost = Adopted | Released | Report;
+export type Report = Envelope<'report', { event: ServerEvent }>;
+export type FromHost = Adopted | Released | Report;
+
+/** What a process serving handed sockets needs: its one command-line argument, as JSON. */
+export interface HostConfig {
+  readonly limits: ConnectionLimits;
+  readonly maxQueue: number;
+  /** The server's metrics are on: count requests, answer the parent's scrapes. */
+  readonly metrics: boolean;
+  /** --log-level debug: connections report when they open and close. */
+  readonly debug: boolean;
+}
+
+export function hostConfig(options: ServerOptions): HostConfig {
+  return {
+    limits: connectionLimits(options),
+    maxQueue: options.maxQueue,
+    metrics: options.metricsPort !== null,
+    debug: options.logLevel === 'debug',
+  };
+}
 
 /** The sender's side, one per worker process. */
 export class HandoffPort {
@@ -110,81 +127,84 @@ export class HandoffPort {
   }
 }
 
-export interface SocketHostOptions {
-  readonly limits: ConnectionLimits;
-  readonly maxQueue: number;
-  readonly session: Session;
-  /** Every connection is over after a drain (or, with `single`, the one connection): the process may exit. */
-  readonly onIdle: () => void;
-  /** Serve one connection, then call onIdle (a process per connection). */
-  readonly single?: boolean;
-  /** Where the connections count requests, when the server's metrics are on. */
-  readonly stats?: RequestStats | null;
-  /** --log-level debug: each connection reports when it opens and closes. */
-  readonly debug?: boolean;
+interface Waiting {
+  readonly socket: Socket;
+  readonly release: () => void;
+  handoffs: number;
 }
 
-/** The receiver's side, in a worker process: serves the sockets its parent hands over. */
-export interface SocketHost {
-  /** Answer what was received, refuse the rest, close; then onIdle. */
-  drain(): void;
-}
+/**
+ * The connections a handoff engine accepted and has not handed over yet,
+ * in arrival order, with the rules for one that comes back: a worker that
+ * died before taking it leaves it whole, so it goes first to the next
+ * worker, at most MAX_HANDOFFS times, then is answered `ERR internal`.
+ * `next` is called whenever there is something to hand over.
+ */
+export class HandoffQueue {
+  readonly #items: Waiting[] = [];
+  readonly #next: () => void;
+  #draining = false;
 
-export function hostSockets(options: SocketHostOptions): SocketHost {
-  const send = (message: FromHost, then?: () => void) => {
-    if (process.connected) process.send!(message, undefined, undefined, then);
-    else then?.();
-  };
-  const shared: SharedState = {
-    jobs: 0,
-    maxQueue: options.maxQueue,
-    draining: false,
-    report: (error) => {
-      const event: ServerEvent = { level: 'error', event: 'job-failed', msg: `a compute job failed: ${error}` };
-      send(envelope('report', { event }));
-    },
-    stats: options.stats ?? null,
-    ...(options.debug === true
-      ? { log: reportingLogger((event) => send(envelope('report', { event })), 'debug') }
-      : {}),
-  };
-  const connections = new Set<Connection>();
-  let served = 0;
-  const idle = () => {
-    if (connections.size === 0 && (shared.draining || (options.single === true && served > 0))) options.onIdle();
-  };
+  constructor(next: () => void) {
+    this.#next = next;
+  }
 
-  process.on('message', (message: unknown, handle: unknown) => {
-    if (!isEnvelope<Give>(message) || message['@fib'] !== 'socket' || handle == null) return;
-    const { id } = message;
-    served++;
-    // Acknowledge first, read after: if this process dies before the
-    // acknowledgement is out, the socket was never read and the parent
-    // gives it to another worker.
-    send(envelope('adopted', { id }), () => {
-      const socket = new NetSocket({ handle, readable: true, writable: true } as SocketConstructorOpts);
-      if (shared.draining) {
-        socket.on('error', () => socket.destroy());
-        socket.end(ERROR_LINES.shuttingDown);
-        socket.once('close', () => send(envelope('released', { id }), idle));
-        return;
-      }
-      const connection = new Connection(socket, options.session, options.limits, shared);
-      connections.add(connection);
-      socket.once('close', () => {
-        connections.delete(connection);
-        send(envelope('released', { id }), idle);
-      });
-      socket.resume();
-    });
-  });
+  get length(): number {
+    return this.#items.length;
+  }
 
-  return {
-    drain() {
-      if (shared.draining) return;
-      shared.draining = true;
-      for (const connection of connections) connection.drain();
-      idle();
-    },
-  };
+  push(socket: Socket, release: () => void): void {
+    // Until a worker takes it, a client that gives up is ours to clean up.
+    socket.on('error', () => socket.destroy());
+    if (this.#draining) {
+      this.#refuse({ socket, release, handoffs: 0 }, ERROR_LINES.shuttingDown);
+      return;
+    }
+    this.#items.push({ socket, release, handoffs: 0 });
+    this.#next();
+  }
+
+  /** The next connection whose client is still there. */
+  shift(): Waiting | undefined {
+    let item = this.#items.shift();
+    while (item?.socket.destroyed) {
+      item.release();
+      item = this.#items.shift();
+    }
+    return item;
+  }
+
+  /** Hands `item` to the worker behind `port`; resolves whether it took it (if not, it is dealt with). */
+  async give(port: HandoffPort, item: Waiting): Promise<boolean> {
+    item.handoffs++;
+    const adopted = await port.give(item.socket, item.release);
+    if (!adopted) this.returned(item);
+    return adopted;
+  }
+
+  /** `item` was not taken (its worker died, or could not start). */
+  returned(item: Waiting): void {
+    if (this.#draining) this.#refuse(item, ERROR_LINES.shuttingDown);
+    else if (item.handoffs >= MAX_HANDOFFS) this.#refuse(item, ERROR_LINES.internal);
+    else {
+      this.#items.unshift(item);
+      this.#next();
+    }
+  }
+
+  /** A graceful shutdown began: what waits, and what comes back, is answered `ERR shutting_down`. */
+  drain(): void {
+    this.#draining = true;
+    for (const item of this.#items.splice(0)) this.#refuse(item, ERROR_LINES.shuttingDown);
+  }
+
+  /** No worker will ever take them: `ERR internal` to each. */
+  fail(): void {
+    for (const item of this.#items.splice(0)) this.#refuse(item, ERROR_LINES.internal);
+  }
+
+  #refuse(item: Waiting, line: string): void {
+    if (!item.socket.destroyed) item.socket.end(line);
+    item.release();
+  }
 }
