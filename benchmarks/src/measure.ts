@@ -4,12 +4,16 @@
 // all of them. Prints one JSON object on stdout; progress goes to stderr.
 import { parseArgs } from 'node:util';
 import { measurePerf, measureServer } from './lib/measure/baselines.js';
+import { measureClusterDesign } from './lib/measure/cluster-design.js';
 import { measureConnections } from './lib/measure/connections.js';
 import { measureHop } from './lib/measure/hop.js';
+import { measureMetricsCost, measureReload } from './lib/measure/operations.js';
 import { measureStrategies, STRATEGY_SETS } from './lib/measure/strategies.js';
 import { baselineScript } from './lib/measure/tools.js';
 
 const EXIT_USAGE = 2;
+/** Strategies measured with two workers, the machine's two cores. */
+const POOLED = new Set(['pool', 'process-pool', 'queue', 'cluster']);
 
 const USAGE = `usage: npm run measure -- <figures> [options]
 
@@ -18,9 +22,15 @@ figures:
                main-thread CPU per request, fib(27) x 4 connections, the machine's parallel ceiling
   cluster      cluster and fork against sequential and async (the same, plus 8 connections)
   queue        process-pool and queue against sequential and async (the same)
+  cluster-design  the cluster against another build of it (--baseline PATH to its dist/bin.js):
+               perf2 x 8, convoy, fib(27) x 4, a light client's latency beside a fib(38) loop
   connections  thread and fork: start-up and memory per open connection
   hop          one hop to a worker thread without sockets: raw postMessage, piscina-shaped, piscina
   server       a server against the bare net server (depth 1) and the bare line server (deep)
+  metrics      --server (default async) with --metrics-port against itself without: depth-1 rate and
+               main-thread CPU per request
+  reload       SIGHUP to --server (default queue) under fib-perf2 depth-1 load: the per-second rates
+               around it, how long the reload took, failed requests and dropped connections
   perf         fib-perf2 against the C client (depth 1), and at depth against the bare line server
 
 options:
@@ -30,6 +40,7 @@ options:
   --trips N         round trips per sample for 'hop' (default 10000)
   --server NAME     'server' and 'perf': a strategy name or a script path (default async; perf: the line server)
   --depth N         'server' and 'perf': requests in flight for the deep figure (default 64)
+  --baseline PATH   'cluster-design': the other build's server-cluster dist/bin.js
 
 Build first (npm run build); 'server' and 'perf' also need the C client (make -C benchmarks/baselines).
 Run it alone on the machine: figures are ratios measured in the same run (docs/benchmarks.md).`;
@@ -55,6 +66,7 @@ async function main(argv: readonly string[]): Promise<object | null> {
       trips: { type: 'string' },
       server: { type: 'string' },
       depth: { type: 'string' },
+      baseline: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -81,6 +93,33 @@ async function main(argv: readonly string[]): Promise<object | null> {
     });
   }
   switch (figures) {
+    case 'cluster-design':
+      if (values.baseline === undefined) throw new UsageError('cluster-design needs --baseline PATH');
+      return measureClusterDesign({
+        baseline: values.baseline,
+        rounds: positive('rounds', values.rounds, 3),
+        seconds: positive('seconds', values.seconds, 1.5, false),
+      });
+    case 'metrics': {
+      const strategy = values.server ?? 'async';
+      return measureMetricsCost({
+        strategy,
+        args: POOLED.has(strategy) ? ['--workers', '2'] : [],
+        rounds: positive('rounds', values.rounds, 9),
+        seconds: positive('seconds', values.seconds, 2, false),
+        log,
+      });
+    }
+    case 'reload': {
+      const seconds = positive('seconds', values.seconds, 8, false);
+      return measureReload({
+        strategy: values.server ?? 'queue',
+        args: ['--workers', '2'],
+        seconds,
+        at: Math.floor(seconds / 2),
+        log,
+      });
+    }
     case 'connections':
       return measureConnections({ connections: positive('connections', values.connections, 20) });
     case 'hop':
