@@ -16,6 +16,7 @@ export function strategyProgram(strategy: Strategy): ServerProgram {
     name: strategy.name,
     description: strategy.description,
     hasWorkerPool: strategy.hasWorkerPool,
+    ...(strategy.dispatchesToWorkers === true ? { dispatchesToWorkers: true } : {}),
     ...(strategy.defaults ? { defaults: strategy.defaults } : {}),
     start: (options, report) => serve(strategy, options, report),
   };

@@ -23,6 +23,8 @@ export interface ServerOptions {
   maxPipeline: number;
   maxQueue: number;
   maxConnections: number;
+  /** Requests with n at most this are computed on the event loop, not sent to a worker; 0: off. */
+  inlineMaxN: number;
   /** Seconds without a byte before a connection is closed; 0 disables. */
   idleTimeout: number;
   /** Seconds a graceful shutdown waits for in-flight work. */
@@ -123,6 +125,15 @@ export const OPTION_SPECS: { readonly [K in OptionName]: ServerOptionSpec } = {
     help: 'open connections; beyond it a new one gets ERR busy and is closed',
     fallback: () => 10_000,
   },
+  inlineMaxN: {
+    flag: '--inline-max-n',
+    kind: 'integer',
+    min: 0,
+    max: MAX_N_LIMIT,
+    help: 'compute n up to this on the event loop, where it costs less than the hop to a worker; 0: off',
+    // Off, so that a strategy shows its own mechanism unless asked (docs/cli.md gives the crossover).
+    fallback: () => 0,
+  },
   idleTimeout: {
     flag: '--idle-timeout',
     kind: 'seconds',
@@ -173,6 +184,8 @@ export const ENV_ALIASES = { PORT: 'port' } as const;
 export interface OptionPolicy {
   /** It runs a pool of workers sized by --workers; without one, --workers is refused. */
   readonly hasWorkerPool: boolean;
+  /** Its requests are sent from the connection's process to workers; without it, --inline-max-n is refused. */
+  readonly dispatchesToWorkers?: boolean;
   readonly defaults?: Partial<ServerOptions>;
 }
 
@@ -185,12 +198,17 @@ function describe(value: unknown): string {
 
 /** Options a strategy does not have. */
 function inapplicable(policy: OptionPolicy): OptionName[] {
-  return policy.hasWorkerPool ? [] : ['workers'];
+  const names: OptionName[] = policy.hasWorkerPool ? [] : ['workers'];
+  if (policy.dispatchesToWorkers !== true) names.push('inlineMaxN');
+  return names;
 }
 
 function resolve(given: ReadonlyMap<OptionName, unknown>, policy: OptionPolicy, label: Namer): ServerOptions {
   if (!policy.hasWorkerPool && given.has('workers')) {
     throw new OptionError(`${label('workers')} does not apply to this strategy, which has no worker pool`);
+  }
+  if (policy.dispatchesToWorkers !== true && given.has('inlineMaxN')) {
+    throw new OptionError(`${label('inlineMaxN')} does not apply to this strategy, which computes where it reads`);
   }
   const resolved: Record<string, OptionValue | null> = {};
   for (const name of OPTION_NAMES) {

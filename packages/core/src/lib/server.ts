@@ -2,6 +2,7 @@ import { createServer, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { ERROR_LINES } from '@fib/protocol';
 import { Connection, connectionLimits, type SharedState } from './connection.js';
+import { inlineUpTo } from './dispatch/inline.js';
 import { resolveOptions, type ServerOptions, type StartOptions } from './options.js';
 import { reason, silent, type Reporter } from './events.js';
 import { logReporter, reportingLogger } from './log.js';
@@ -146,7 +147,8 @@ async function listen(
       });
       return;
     }
-    const connection = new Connection(socket, engine.open(), limits, shared);
+    const session = options.inlineMaxN > 0 ? inlineUpTo(engine.open(), options.inlineMaxN) : engine.open();
+    const connection = new Connection(socket, session, limits, shared);
     served.add(connection);
     socket.once('close', () => {
       served.delete(connection);

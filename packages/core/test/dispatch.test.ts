@@ -1,0 +1,230 @@
+import test from 'ava';
+import fc from 'fast-check';
+import {
+  ConnectionClosedError,
+  Dispatcher,
+  EngineClosedError,
+  fib,
+  inlineUpTo,
+  parseArgs,
+  resolveOptions,
+  usage,
+  type Job,
+  type Session,
+  WorkerDiedError,
+} from '@fib/core';
+import { FibError } from '@fib/protocol';
+
+/** Lets every promise reaction (retryOnce's chain) run. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Workers that compute only when told to: the test decides every answer and every death. */
+function harness(workers: number) {
+  const sent: Job[] = [];
+  const dispatcher = new Dispatcher<number>({ send: (_worker, job) => sent.push(job) });
+  for (let worker = 0; worker < workers; worker++) dispatcher.ready(worker);
+  return { dispatcher, sent };
+}
+
+test('a light connection is served next, however much another one queued', async (t) => {
+  const { dispatcher, sent } = harness(2);
+  const heavy = dispatcher.open();
+  const light = dispatcher.open();
+  const heavyAnswers = Array.from({ length: 300 }, () => heavy.compute(30));
+  const lightAnswer = light.compute(1);
+  t.is(sent.length, 2);
+  // Round-robin: the heavy lane, first in turn, takes the first free worker, the light one the next.
+  dispatcher.answer(0, fib(30));
+  dispatcher.answer(1, fib(30));
+  t.deepEqual(
+    sent.map((job) => job.n),
+    [30, 30, 30, 1],
+  );
+  dispatcher.answer(1, 1);
+  t.is(await lightAnswer, 1);
+  // The light job waited for one heavy job, not for the 296 still queued.
+  t.is(dispatcher.waiting, 296);
+  heavy.close();
+  // The jobs the workers hold are finished, not cut off.
+  dispatcher.answer(0, fib(30));
+  dispatcher.answer(1, fib(30));
+  const outcomes = await Promise.allSettled(heavyAnswers);
+  t.is(outcomes.filter((o) => o.status === 'rejected').length, 296);
+  t.true(outcomes.slice(4).every((o) => o.status === 'rejected' && o.reason instanceof ConnectionClosedError));
+});
+
+test('a job whose worker died goes ahead of every waiting job, once', async (t) => {
+  const { dispatcher, sent } = harness(1);
+  const session = dispatcher.open();
+  const first = session.compute(5);
+  const second = session.compute(6);
+  dispatcher.lost(0, new WorkerDiedError());
+  // The replacement is ready after the retry was queued (a process takes milliseconds to start).
+  await settle();
+  dispatcher.ready(1);
+  t.deepEqual(
+    sent.map((job) => [job.n, job.attempt]),
+    [
+      [5, 1],
+      [5, 2],
+    ],
+  );
+  dispatcher.lost(1, new WorkerDiedError());
+  await settle();
+  dispatcher.ready(2);
+  await t.throwsAsync(first, { instanceOf: FibError, message: /died, twice/ });
+  t.is(sent.at(-1)?.n, 6);
+  dispatcher.answer(2, 8);
+  t.is(await second, 8);
+});
+
+test('a retired worker finishes its job and takes no other; close rejects what waits', async (t) => {
+  const { dispatcher, sent } = harness(1);
+  const session = dispatcher.open();
+  const first = session.compute(3);
+  const second = session.compute(4);
+  dispatcher.retire(0);
+  dispatcher.answer(0, 2);
+  t.is(await first, 2);
+  t.is(sent.length, 1);
+  dispatcher.close();
+  await t.throwsAsync(second, { instanceOf: EngineClosedError });
+  await t.throwsAsync(session.compute(1), { instanceOf: EngineClosedError });
+});
+
+test('inlineUpTo computes n up to the limit here and sends the rest on', async (t) => {
+  const calls: number[] = [];
+  const inner: Session = {
+    compute: (n) => {
+      calls.push(n);
+      return Promise.resolve(-1);
+    },
+    close: () => calls.push(-1),
+  };
+  const session = inlineUpTo(inner, 15);
+  t.is(session.compute(15), 610);
+  t.is(await session.compute(16), -1);
+  session.close();
+  t.deepEqual(calls, [16, -1]);
+});
+
+type Command =
+  | { readonly kind: 'submit'; readonly lane: number; readonly k: number }
+  | { readonly kind: 'answer'; readonly pick: number }
+  | { readonly kind: 'kill'; readonly pick: number }
+  | { readonly kind: 'close'; readonly lane: number };
+
+const LANES = 3;
+/** Each lane asks for n in a range of its own, so that a job sent shows whose it is. */
+const N_PER_LANE = 7;
+const laneOf = (n: number) => Math.floor(n / N_PER_LANE);
+const command: fc.Arbitrary<Command> = fc.oneof(
+  {
+    weight: 5,
+    arbitrary: fc.record({ kind: fc.constant('submit' as const), lane: fc.nat(LANES - 1), k: fc.nat(N_PER_LANE - 1) }),
+  },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('answer' as const), pick: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('kill' as const), pick: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('close' as const), lane: fc.nat(LANES - 1) }) },
+);
+
+interface Request {
+  readonly n: number;
+  readonly closedBefore: boolean;
+  outcome?: PromiseSettledResult<number>;
+}
+
+test('order, cancellation and retry-once hold over random mixes of n, closes and deaths', async (t) => {
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.array(command, { maxLength: 60 }), async (size, commands) => {
+      const held = new Map<number, Job>();
+      const sent: Job[] = [];
+      const dispatcher = new Dispatcher<number>({
+        send: (worker, job) => {
+          held.set(worker, job);
+          sent.push(job);
+        },
+      });
+      let nextWorker = 0;
+      for (; nextWorker < size; nextWorker++) dispatcher.ready(nextWorker);
+      const sessions = Array.from({ length: LANES }, () => dispatcher.open());
+      /** For each closed lane, how many jobs had been sent when it closed. */
+      const closedAt = new Map<number, number>();
+      const requests: Request[] = [];
+      let deaths = 0;
+      const finish = (worker: number, kill: boolean) => {
+        const job = held.get(worker)!;
+        held.delete(worker);
+        if (!kill) return dispatcher.answer(worker, fib(job.n));
+        deaths++;
+        dispatcher.lost(worker, new WorkerDiedError());
+        // The replacement comes up after the retry is queued.
+        void settle().then(() => dispatcher.ready(nextWorker++));
+      };
+      for (const step of commands) {
+        if (step.kind === 'submit') {
+          const request: Request = { n: step.lane * N_PER_LANE + step.k, closedBefore: closedAt.has(step.lane) };
+          requests.push(request);
+          sessions[step.lane]!.compute(request.n).then(
+            (value) => (request.outcome = { status: 'fulfilled', value }),
+            (reason: unknown) => (request.outcome = { status: 'rejected', reason }),
+          );
+        } else if (step.kind === 'close') {
+          if (!closedAt.has(step.lane)) closedAt.set(step.lane, sent.length);
+          sessions[step.lane]!.close();
+        } else if (held.size > 0) {
+          finish([...held.keys()][step.pick % held.size]!, step.kind === 'kill');
+        }
+        await settle();
+      }
+      // The workers answer what they hold until nothing is left (each answer takes at most one job).
+      for (let i = 0; i < 1000 && held.size > 0; i++) {
+        finish(held.keys().next().value!, false);
+        await settle();
+      }
+      if (held.size > 0 || dispatcher.waiting > 0) return false;
+      for (const request of requests) {
+        const outcome = request.outcome;
+        if (outcome === undefined) return false;
+        const lane = laneOf(request.n);
+        if (request.closedBefore) {
+          if (outcome.status !== 'rejected' || !(outcome.reason instanceof ConnectionClosedError)) return false;
+        } else if (!closedAt.has(lane)) {
+          // fib(n), or ERR internal after two deaths.
+          const ok =
+            outcome.status === 'fulfilled' ? outcome.value === fib(request.n) : outcome.reason instanceof FibError;
+          if (!ok) return false;
+        } else if (outcome.status === 'fulfilled' && outcome.value !== fib(request.n)) return false;
+      }
+      // Nothing of a closed connection is sent after it closed.
+      for (const [lane, at] of closedAt) if (sent.slice(at).some((job) => laneOf(job.n) === lane)) return false;
+      // Within a connection, first attempts are sent in the order they were asked.
+      for (let lane = 0; lane < LANES; lane++) {
+        const ids = sent.filter((job) => job.attempt === 1 && laneOf(job.n) === lane).map((job) => job.id);
+        if (ids.some((id, i) => i > 0 && id < ids[i - 1]!)) return false;
+      }
+      // A second attempt only after a death, never a third.
+      return sent.filter((job) => job.attempt === 2).length <= deaths;
+    }),
+    { numRuns: 200 },
+  );
+  t.pass();
+});
+
+test('--inline-max-n is taken only by strategies that dispatch to workers', (t) => {
+  const dispatching = { hasWorkerPool: true, dispatchesToWorkers: true };
+  t.is(resolveOptions({}, dispatching).inlineMaxN, 0);
+  t.is(resolveOptions({ inlineMaxN: 15 }, dispatching).inlineMaxN, 15);
+  t.throws(() => resolveOptions({ inlineMaxN: 79 }, dispatching), { message: /options\.inlineMaxN must be/ });
+  t.throws(() => resolveOptions({ inlineMaxN: 15 }, { hasWorkerPool: false }), {
+    message: /options\.inlineMaxN does not apply/,
+  });
+  t.throws(() => parseArgs(['--inline-max-n', '15'], { hasWorkerPool: true }), {
+    message: /--inline-max-n does not apply/,
+  });
+  // One environment serves every strategy: the variable is ignored where the flag does not apply.
+  const parsed = parseArgs([], { hasWorkerPool: false }, { FIB_INLINE_MAX_N: '15' });
+  t.is(parsed.action === 'serve' && parsed.options.inlineMaxN, 0);
+  t.false(usage('fib-server-x', 'x', { hasWorkerPool: false }).includes('--inline-max-n'));
+  t.true(usage('fib-server-x', 'x', dispatching).includes('--inline-max-n N'));
+});
