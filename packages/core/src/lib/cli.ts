@@ -105,7 +105,7 @@ export async function runCli(
   process.on('SIGHUP', () => {
     if (stopping) return;
     if (reload === null) {
-      logger.info({ event: 'signal', signal: 'SIGHUP' }, 'SIGHUP: no workers to replace; going on');
+      logger.info({ event: 'signal', signal: 'SIGHUP' }, 'SIGHUP: this strategy has nothing to reload; going on');
       return;
     }
     logger.info({ event: 'signal', signal: 'SIGHUP' }, 'SIGHUP: reloading');
