@@ -1,6 +1,5 @@
-import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { between, type ChaosLoad, type Random, type Tracked } from './chaos-load.js';
+import { between, type ChaosLoad, type KillRecord, type Random, type Tracked } from './chaos-load.js';
 import { FAULT_N, type ChaosTarget } from './chaos-targets.js';
 import { children } from './processes.js';
 import {
@@ -49,15 +48,15 @@ async function killProcesses(config: KillerConfig): Promise<void> {
   const { load, target, server, random } = config;
   let wait = interval(config);
   let handover = false;
-  /** When the previous handover kill was made (performance.now()). */
-  let previousHandover: number | null = null;
+  let previousHandover: KillRecord | null = null;
   for (let step = 0, bound = maxSteps(config); step < bound && load.running(); step++) {
     await sleep(wait);
     if (!load.running()) return;
     // Every other kill, where the target has handovers: one aimed at a handover, if a child is starting.
     handover = target.childPerConnection && !handover;
-    if (handover && (await handoverKill(server, load, previousHandover))) {
-      previousHandover = performance.now();
+    const aimed: KillRecord | null = handover ? await handoverKill(server, load, previousHandover) : null;
+    if (aimed !== null) {
+      previousHandover = aimed;
       wait = interval(config);
       continue;
     }
@@ -71,7 +70,7 @@ async function killProcesses(config: KillerConfig): Promise<void> {
       continue;
     }
     let killed: boolean;
-    if (target.socketsIn === 'worker') killed = killRecording(victim, workers, server, load);
+    if (target.socketsIn === 'worker') killed = killRecording(victim, workers, server, load) !== null;
     else {
       killed = signal(victim, 'SIGKILL');
       if (killed) load.recordKill(null);

@@ -106,8 +106,9 @@ export interface Tracked {
   readonly port: number;
   /** When its connect began (performance.now()). */
   readonly since: number;
-  /** When its first answer came, if one did. */
+  /** When its first and its latest answers came, if one did. */
   firstAnswerAt: number | null;
+  lastAnswerAt: number | null;
   /** Answers it received. */
   answers: number;
   /** The socket error that ended it, if one did (ECONNRESET: the server side was reset, not closed). */
@@ -197,10 +198,24 @@ export class ChaosLoad {
   }
 
   /** Called by the killer right after a worker process is killed. */
-  recordKill(record: Omit<KillRecord, 'at'> | null): void {
+  recordKill(record: Omit<KillRecord, 'at'>): KillRecord;
+  recordKill(record: null): null;
+  recordKill(record: Omit<KillRecord, 'at'> | null): KillRecord | null {
     this.figures.kills++;
-    if (record?.handover === true) this.figures.handoverKills++;
-    if (record !== null) this.#kills.push({ ...record, at: performance.now() });
+    if (record === null) return null;
+    if (record.handover) this.figures.handoverKills++;
+    const recorded = { ...record, at: performance.now() };
+    this.#kills.push(recorded);
+    return recorded;
+  }
+
+  /** Whether every connection in transit at `kill` has since been answered or closed. */
+  settled(kill: KillRecord): boolean {
+    for (const tracked of this.#live) {
+      const answered = tracked.lastAnswerAt !== null && tracked.lastAnswerAt > kill.at;
+      if (tracked.since <= kill.at && kill.inTransit.has(tracked.port) && !answered) return false;
+    }
+    return true;
   }
 
   /** Figures as they stand, with the load's duration. */
@@ -244,7 +259,16 @@ export class ChaosLoad {
     try {
       const client = await RawClient.connect(this.#port, this.#host, HUNG_MS);
       const port = client.socket.localPort!;
-      const tracked: Tracked = { kind, client, port, since, firstAnswerAt: null, answers: 0, error: null };
+      const tracked: Tracked = {
+        kind,
+        client,
+        port,
+        since,
+        firstAnswerAt: null,
+        lastAnswerAt: null,
+        answers: 0,
+        error: null,
+      };
       client.socket.once('error', (error: NodeJS.ErrnoException) => {
         tracked.error = error.code ?? error.message;
       });
@@ -300,7 +324,8 @@ export class ChaosLoad {
         this.#forget(tracked);
         return false;
       }
-      tracked.firstAnswerAt ??= performance.now();
+      tracked.lastAnswerAt = performance.now();
+      tracked.firstAnswerAt ??= tracked.lastAnswerAt;
       tracked.answers++;
       if (line.startsWith('ERR internal')) {
         if (fault) this.figures.kills += FAULT_DEATHS;

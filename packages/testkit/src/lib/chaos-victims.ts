@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ChaosLoad } from './chaos-load.js';
+import type { ChaosLoad, KillRecord } from './chaos-load.js';
 import { ageMs, children, clientPortsHeld, cpuState } from './processes.js';
 
 /** The server a killer works on. */
@@ -24,7 +24,10 @@ export function signal(pid: number, name: NodeJS.Signals): boolean {
  * which client ports it held, and which the server's parent process held
  * without any other worker (sockets in transit, maybe to the victim). The
  * victim is stopped (SIGSTOP) while /proc is read, so that it cannot take a
- * connection between the reading and the kill.
+ * connection between the reading and the kill; the parent is read again
+ * just after the kill, for a connection it accepted and sent the stopped
+ * victim meanwhile. Returns the kill's record, or null if the victim was
+ * already gone.
  */
 export function killRecording(
   victim: number,
@@ -32,22 +35,24 @@ export function killRecording(
   server: KillerServer,
   load: ChaosLoad,
   handover = false,
-): boolean {
-  if (!signal(victim, 'SIGSTOP')) return false;
+): KillRecord | null {
+  if (!signal(victim, 'SIGSTOP')) return null;
+  const others = workers.filter((pid) => pid !== victim);
   let held: Map<number, Set<number>>;
   try {
-    const others = workers.filter((pid) => pid !== victim);
     held = clientPortsHeld(server.port, [victim, server.pid, ...others]);
   } finally {
     // Never leave a worker stopped, whatever /proc said.
     signal(victim, 'SIGKILL');
   }
-  const inTransit = new Set(held.get(server.pid));
-  for (const [pid, ports] of held) {
-    if (pid !== server.pid) for (const port of ports) inTransit.delete(port);
+  const after = clientPortsHeld(server.port, [server.pid, ...others]);
+  const inTransit = new Set([...held.get(server.pid)!, ...after.get(server.pid)!]);
+  for (const map of [held, after]) {
+    for (const [pid, ports] of map) {
+      if (pid !== server.pid && pid !== victim) for (const port of ports) inTransit.delete(port);
+    }
   }
-  load.recordKill({ pid: victim, handover, victim: held.get(victim)!, inTransit });
-  return true;
+  return load.recordKill({ pid: victim, handover, victim: held.get(victim)!, inTransit });
 }
 
 /**
@@ -108,17 +113,23 @@ const REROUTE_MS = 2000;
  * older than it are picked. Returns false, having killed nothing, when no
  * child was starting.
  */
-export async function handoverKill(server: KillerServer, load: ChaosLoad, previous: number | null): Promise<boolean> {
-  const since = previous === null ? Infinity : performance.now() - previous;
+export async function handoverKill(
+  server: KillerServer,
+  load: ChaosLoad,
+  previous: KillRecord | null,
+): Promise<KillRecord | null> {
+  // The connections the previous one left in transit are answered or closed first.
+  if (previous !== null && !load.settled(previous)) return null;
+  const since = previous === null ? Infinity : performance.now() - previous.at;
   const starting = startingChild(server, since < REROUTE_MS ? since : 0);
-  if (starting === undefined || !signal(server.pid, 'SIGSTOP')) return false;
+  if (starting === undefined || !signal(server.pid, 'SIGSTOP')) return null;
   let caught = false;
   try {
     caught = (await untilSettled(starting)) && signal(starting, 'SIGSTOP');
   } finally {
     signal(server.pid, 'SIGCONT');
   }
-  if (!caught) return false;
+  if (!caught) return null;
   await sleep(HANDOVER_MS);
   return killRecording(starting, children(server.pid), server, load, true);
 }
