@@ -10,6 +10,7 @@ export const strategy: Strategy = {
   name: 'queue',
   description: 'Forked worker processes pull jobs from one queue kept by the server (producer/consumer).',
   hasWorkerPool: true,
+  dispatchesToWorkers: true,
   create: createQueueEngine,
 };
 

@@ -42,5 +42,6 @@ export {
 export { workerProcessSuite, type WorkerProcessConfig } from './lib/worker-processes.js';
 export { workerThreadSuite, type WorkerThreadConfig } from './lib/worker-threads.js';
 export { until } from './lib/until.js';
+export { dispatchSuite, type DispatchConfig } from './lib/dispatch.js';
 export { metricsUrl, sample, scrape } from './lib/metrics.js';
 export { operationsSuite, type OperationsConfig } from './lib/operations.js';
