@@ -56,7 +56,7 @@ export const ACK_WAIT_MS = 1500;
 export const PROGRESS_EVERY_MS = ACK_WAIT_MS / 3;
 /**
  * Deliveries the consumer makes of one job: the first, the retry of a job
- * whose worker died (SPEC: retried once), and a third one only to answer
+ * whose worker died (docs/workers.md: retried once), and a third one only to answer
  * `ERR internal`, so that the answer comes from a live worker that read the
  * delivery count rather than from a timer.
  */

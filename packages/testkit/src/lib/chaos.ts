@@ -65,7 +65,7 @@ export interface ChaosReport {
 const check = (name: string, ok: boolean, detail: string): ChaosCheck => ({ name, ok, detail });
 
 /**
- * The chaos run (SPEC section 8, checked from outside): `server`, started
+ * The chaos run (docs/workers.md, checked from outside): `server`, started
  * with chaosLaunch's flags, is loaded with short and pipelined connections
  * while a random worker is killed every `killEvery` seconds; then it must be
  * back to full strength, answer fresh requests, and exit 0 on one SIGTERM,
