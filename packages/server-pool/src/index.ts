@@ -10,6 +10,7 @@ export const strategy: Strategy = {
   name: 'pool',
   description: 'A piscina pool of --workers threads; each request is await pool.run(n).',
   hasWorkerPool: true,
+  dispatchesToWorkers: true,
   create: createPoolEngine,
 };
 

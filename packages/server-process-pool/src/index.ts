@@ -11,6 +11,7 @@ export const strategy: Strategy = {
   name: 'process-pool',
   description: 'A tinypool pool of child processes; each request is await pool.run(n) on one of them.',
   hasWorkerPool: true,
+  dispatchesToWorkers: true,
   create: createProcessPoolEngine,
 };
 

@@ -1,8 +1,7 @@
 import Tinypool from 'tinypool';
 import {
-  ConnectionClosedError,
+  poolDispatcher,
   reason,
-  retryOnce,
   STOP_GRACE_MS,
   WorkerDiedError,
   warmUp,
@@ -10,10 +9,8 @@ import {
   type Reporter,
   type ServerContext,
   type ServerOptions,
-  type Session,
 } from '@fib/core';
 import { workerFaultPlan, type WorkerFaultPlan } from '@fib/core/testing';
-import { OwnedTaskQueue, type Owner } from './task-queue.js';
 import type { PoolTask } from './task.js';
 
 /** The pool's processes live as long as the server: tinypool's idle timeout is never reached. */
@@ -42,21 +39,21 @@ function isWorkerDeath(error: unknown): error is Error {
 
 /**
  * A tinypool pool of `options.workers` child processes, started before the
- * server says it is ready. Each request is `pool.run(n)` under core's
- * `retryOnce`: a worker that dies is replaced by tinypool and the request runs
- * once more, then is answered `ERR internal`.
+ * server says it is ready. Core's fair dispatcher hands tinypool one job per
+ * free process (connections take turns; a closed connection's waiting jobs
+ * are dropped, the one a process holds finishes rather than costing a fork).
+ * A worker that dies is replaced by tinypool and its request runs once more,
+ * then is answered `ERR internal`.
  */
 export async function createProcessPoolEngine(options: ServerOptions, context: ServerContext): Promise<ComputeEngine> {
   const { report } = context;
   const faults: WorkerFaultPlan | null = workerFaultPlan();
-  const queue = new OwnedTaskQueue();
   const pool = new Tinypool({
     runtime: 'child_process',
     filename: new URL('./task.js', import.meta.url).href,
     minThreads: options.workers,
     maxThreads: options.workers,
     idleTimeout: KEEP_IDLE_WORKERS_MS,
-    taskQueue: queue,
     // Without `env`, tinypool gives its children an empty environment.
     env: { ...process.env } as Record<string, string>,
     // Atomics only serve the worker_threads runtime's shared buffer.
@@ -75,22 +72,24 @@ export async function createProcessPoolEngine(options: ServerOptions, context: S
     report({ level: 'error', event: 'worker-died', msg: `a pool process failed: ${reason(error)}`, err: error });
   });
 
-  const run = (n: number, owner: Owner, closed: () => boolean): Promise<number> => {
-    if (closed()) return Promise.reject(new ConnectionClosedError());
-    const fault = faults?.take(n);
-    const task: PoolTask = fault === undefined ? n : { n, fault };
-    const result = queue.runFor(owner, () => pool.run(task) as Promise<number>);
-    return result.catch((error: unknown) => {
-      if (!isWorkerDeath(error)) throw error;
-      report({
-        level: 'warn',
-        event: 'worker-died',
-        msg: `the pool process computing fib(${n}) died (${error.message}); it is replaced`,
-        err: error,
+  const dispatcher = poolDispatcher(
+    options.workers,
+    (job) => {
+      const fault = faults?.take(job.n);
+      const task: PoolTask = fault === undefined ? job.n : { n: job.n, fault };
+      return (pool.run(task) as Promise<number>).catch((error: unknown) => {
+        if (!isWorkerDeath(error)) throw error;
+        report({
+          level: 'warn',
+          event: 'worker-died',
+          msg: `the pool process computing fib(${job.n}) died (${error.message}); it is replaced`,
+          err: error,
+        });
+        throw new WorkerDiedError(undefined, { cause: error });
       });
-      throw new WorkerDiedError(undefined, { cause: error });
-    });
-  };
+    },
+    context.metrics?.trackQueue() ?? null,
+  );
 
   try {
     await warmUp('pool process', options.workers, () => pool.run(0));
@@ -100,22 +99,14 @@ export async function createProcessPoolEngine(options: ServerOptions, context: S
   }
 
   return {
-    open(): Session {
-      const owner: Owner = new Set();
-      let closed = false;
-      const isClosed = () => closed;
-      return {
-        compute: (n) => retryOnce(() => run(n, owner, isClosed)),
-        close() {
-          closed = true;
-          queue.cancelOwnedBy(owner);
-        },
-      };
-    },
+    open: () => dispatcher.open(),
     drain() {
       draining = true;
     },
-    close: () => destroy(pool, report),
+    close: () => {
+      dispatcher.close();
+      return destroy(pool, report);
+    },
   };
 }
 
