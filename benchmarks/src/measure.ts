@@ -8,13 +8,10 @@ import { measureClusterDesign } from './lib/measure/cluster-design.js';
 import { measureConnections } from './lib/measure/connections.js';
 import { measureHop } from './lib/measure/hop.js';
 import { measureMetricsCost, measureReload } from './lib/measure/operations.js';
-import { measureMetricsCost, measureReload } from './lib/measure/operations.js';
 import { measureStrategies, STRATEGY_SETS } from './lib/measure/strategies.js';
 import { baselineScript } from './lib/measure/tools.js';
 
 const EXIT_USAGE = 2;
-/** Strategies measured with two workers, the machine's two cores. */
-const POOLED = new Set(['pool', 'process-pool', 'queue', 'cluster']);
 /** Strategies measured with two workers, the machine's two cores. */
 const POOLED = new Set(['pool', 'process-pool', 'queue', 'cluster']);
 
@@ -30,10 +27,6 @@ figures:
   connections  thread and fork: start-up and memory per open connection
   hop          one hop to a worker thread without sockets: raw postMessage, piscina-shaped, piscina
   server       a server against the bare net server (depth 1) and the bare line server (deep)
-  metrics      --server (default async) with --metrics-port against itself without: depth-1 rate and
-               main-thread CPU per request
-  reload       SIGHUP to --server (default queue) under fib-perf2 depth-1 load: the per-second rates
-               around it, how long the reload took, failed requests and dropped connections
   metrics      --server (default async) with --metrics-port against itself without: depth-1 rate and
                main-thread CPU per request
   reload       SIGHUP to --server (default queue) under fib-perf2 depth-1 load: the per-second rates
@@ -107,26 +100,6 @@ async function main(argv: readonly string[]): Promise<object | null> {
         rounds: positive('rounds', values.rounds, 3),
         seconds: positive('seconds', values.seconds, 1.5, false),
       });
-    case 'metrics': {
-      const strategy = values.server ?? 'async';
-      return measureMetricsCost({
-        strategy,
-        args: POOLED.has(strategy) ? ['--workers', '2'] : [],
-        rounds: positive('rounds', values.rounds, 9),
-        seconds: positive('seconds', values.seconds, 2, false),
-        log,
-      });
-    }
-    case 'reload': {
-      const seconds = positive('seconds', values.seconds, 8, false);
-      return measureReload({
-        strategy: values.server ?? 'queue',
-        args: ['--workers', '2'],
-        seconds,
-        at: Math.floor(seconds / 2),
-        log,
-      });
-    }
     case 'metrics': {
       const strategy = values.server ?? 'async';
       return measureMetricsCost({
