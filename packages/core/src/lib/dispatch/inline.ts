@@ -3,7 +3,7 @@ import type { Session } from '../strategy.js';
 
 /**
  * `session`, except that requests with n <= maxN are computed here, on the
- * event loop: below the crossover (docs/workers.md) fib(n) costs less than
+ * event loop: below the crossover (measured per strategy, in its README) fib(n) costs less than
  * the hop to a worker and back. The connection still answers in order.
  */
 export function inlineUpTo(session: Session, maxN: number): Session {
