@@ -86,11 +86,13 @@ export function servingChildren(server: KillerServer, workers: readonly number[]
 /** A child younger than this that holds no connection yet is taken to be starting. */
 const STARTING_MAX_AGE_MS = 3000;
 /**
- * The server is paused for at most this long while a starting child
- * finishes: under the 5 s hung bound, and longer than a Node start-up under
- * load (200 to 800 ms seen on a busy 2-core machine).
+ * The server is paused for at most this long while the starting child
+ * closest to ready finishes; if it has not, the kill is a random one
+ * instead. A longer pause, added to the wait of the connections queued for
+ * a child (a Node start-up is 200 to 800 ms on a busy 2-core machine), was
+ * seen to push one past the 5 s hung bound.
  */
-const PAUSE_MAX_MS = 1500;
+const PAUSE_MAX_MS = 500;
 /** A child asleep with its CPU time unchanged for this long has finished starting and waits for its socket. */
 const SETTLED_MS = 30;
 /** How often the starting child is looked at (one /proc read each). */
