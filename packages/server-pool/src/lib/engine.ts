@@ -33,35 +33,47 @@ type Pool = Piscina<PoolTask, number>;
 export async function createPoolEngine(options: ServerOptions, context: ServerContext): Promise<ComputeEngine> {
   const { report } = context;
   const faults = workerFaultPlan();
-  const pool: Pool = new Piscina<PoolTask, number>({
-    filename: WORKER_URL.href,
-    // A fixed size: piscina's defaults start threads on demand and end them
-    // when idle (idleTimeout 0), which puts thread starts on the hot path.
-    minThreads: options.workers,
-    maxThreads: options.workers,
-    idleTimeout: Infinity,
-    // Admission is --max-queue's job and order the dispatcher's, in @fib/core: piscina gets a job per free thread.
-    maxQueue: Infinity,
-    // Per-task timing histograms are not read by anyone.
-    recordTiming: false,
-    resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_LIMIT_MB },
-  });
-  // Piscina emits 'error' for a thread that fails while it holds no task;
-  // without a listener that would crash the server. The thread is replaced.
-  pool.on('error', (error: unknown) => {
-    report({
-      level: 'error',
-      event: 'worker-died',
-      msg: `a pool thread failed while idle (it is replaced): ${reason(error)}`,
-      err: error,
+  const makePool = (): Pool => {
+    const made = new Piscina<PoolTask, number>({
+      filename: WORKER_URL.href,
+      // A fixed size: piscina's defaults start threads on demand and end them
+      // when idle (idleTimeout 0), which puts thread starts on the hot path.
+      minThreads: options.workers,
+      maxThreads: options.workers,
+      idleTimeout: Infinity,
+      // Admission is --max-queue's job and order the dispatcher's, in @fib/core: piscina gets a job per free thread.
+      maxQueue: Infinity,
+      // Per-task timing histograms are not read by anyone.
+      recordTiming: false,
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_LIMIT_MB },
     });
-  });
-  try {
-    await warmUp('pool thread', options.workers, () => pool.run(0));
-  } catch (error) {
-    await pool.destroy();
-    throw error;
-  }
+    // Piscina emits 'error' for a thread that fails while it holds no task;
+    // without a listener that would crash the server. The thread is replaced.
+    made.on('error', (error: unknown) => {
+      report({
+        level: 'error',
+        event: 'worker-died',
+        msg: `a pool thread failed while idle (it is replaced): ${reason(error)}`,
+        err: error,
+      });
+    });
+    return made;
+  };
+  /** A pool whose threads all answered a first task, or none: it is destroyed and the error thrown. */
+  const startPool = async (): Promise<Pool> => {
+    const made = makePool();
+    try {
+      await warmUp('pool thread', options.workers, () => made.run(0));
+    } catch (error) {
+      await made.destroy();
+      throw error;
+    }
+    return made;
+  };
+  let pool = await startPool();
+  context.metrics?.trackWorkers(() => pool.threads.length);
+  /** Pools being retired by a reload: closed with the server if it stops first. */
+  const retiring = new Set<Pool>();
   const dispatcher = poolDispatcher(
     options.workers,
     (job) => {
@@ -83,9 +95,27 @@ export async function createPoolEngine(options: ServerOptions, context: ServerCo
   );
   return {
     open: () => dispatcher.open(),
-    close: () => {
+    close: async () => {
       dispatcher.close();
-      return pool.destroy();
+      await Promise.all([pool, ...retiring].map((each) => each.destroy()));
+    },
+    /**
+     * SIGHUP: piscina replaces no thread on request, so the pool is recycled
+     * whole: a new one is started and warmed up, new jobs go to it, and the
+     * old one finishes the jobs it holds (at most one per thread) and closes.
+     */
+    async reload() {
+      const next = await startPool();
+      const old = pool;
+      pool = next;
+      retiring.add(old);
+      for (let i = 0; i < options.workers; i++) context.metrics?.workerRestarted();
+      try {
+        await old.close();
+      } finally {
+        retiring.delete(old);
+      }
+      return { replaced: options.workers };
     },
   };
 }
