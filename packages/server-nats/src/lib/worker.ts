@@ -2,7 +2,6 @@ import { EventEmitter } from 'node:events';
 import { RequestError, createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { fib } from '@fib/core';
 import { enactWorkerFault } from '@fib/core/testing';
-import { JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import { ComputeThread } from './compute.js';
 import { connectNats } from './connect.js';
 import {
@@ -66,6 +65,8 @@ export interface WorkerOptions {
 
 /** Until a front-end has created the stream and its consumer (a worker host may start first). */
 async function waitForQueue(nc: NatsConnection, names: QueueNames, log: (line: string) => void): Promise<void> {
+  // Loaded only here: a front-end's local worker never checks, and starts faster without it.
+  const { JetStreamApiError, jetstreamManager } = await import('@nats-io/jetstream');
   const jsm = await jetstreamManager(nc);
   for (let said = false; ; said = true) {
     try {
