@@ -45,5 +45,5 @@ test('a --quick run writes timeline.svg: perf2 every 100 ms for 6 s, a fib(30) c
   t.true(ceiling.one > 0 && ceiling.two > 0);
   // The ratio is taken before one and two are rounded to whole answers per second.
   t.true(Math.abs(ceiling.ratio - ceiling.two / ceiling.one) < 0.02, JSON.stringify(ceiling));
-  t.true(readFileSync(join(dir, 'chart.svg'), 'utf8').includes("this machine's ceiling: two plain node processes"));
+  t.true(readFileSync(join(dir, 'chart.svg'), 'utf8').includes("this machine's ceiling, two plain node processes"));
 });

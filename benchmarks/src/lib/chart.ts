@@ -240,25 +240,24 @@ export function chartSpec(outcomes: StrategyOutcome[], meta: RunMeta): vl.TopLev
  * node processes computing fib(27) reach together. No strategy can beat it
  * on this machine; the gap to it is what a strategy costs.
  */
-function withCeiling(panel: { data: unknown; mark: unknown; encoding: unknown }, ceiling: Ceiling): object {
-  const { data, mark, encoding, ...rest } = panel;
-  const line = `this machine's ceiling: two plain node processes, ${Math.round(ceiling.two)}/s (x${ceiling.ratio} of one)`;
+function withCeiling(
+  panel: { data: unknown; mark: unknown; encoding: unknown; title?: { text: string; subtitle?: string | string[] } },
+  ceiling: Ceiling,
+): object {
+  const { data, mark, encoding, title, ...rest } = panel;
+  // Said under the title, not on the plot: the strategies' curves crowd the line, and a label there would be drawn over them.
+  const line = `dashed: this machine's ceiling, two plain node processes: ${Math.round(ceiling.two)}/s (x${ceiling.ratio} of one alone)`;
+  const subtitle =
+    title?.subtitle === undefined ? [] : Array.isArray(title.subtitle) ? title.subtitle : [title.subtitle];
   return {
     ...rest,
+    ...(title ? { title: { ...title, subtitle: [...subtitle, line] } } : {}),
     layer: [
       { data, mark, encoding },
       {
-        data: { values: [{ rate: ceiling.two, label: line }] },
-        layer: [
-          {
-            mark: { type: 'rule', strokeDash: [6, 4], color: '#555' },
-            encoding: { y: { field: 'rate', type: 'quantitative' } },
-          },
-          {
-            mark: { type: 'text', align: 'left', baseline: 'bottom', dy: -2, x: 4, fontSize: 10, color: '#333' },
-            encoding: { y: { field: 'rate', type: 'quantitative' }, text: { field: 'label' } },
-          },
-        ],
+        data: { values: [{ rate: ceiling.two }] },
+        mark: { type: 'rule', strokeDash: [6, 4], color: '#333', strokeWidth: 1.5 },
+        encoding: { y: { field: 'rate', type: 'quantitative' } },
       },
     ],
   };
