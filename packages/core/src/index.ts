@@ -31,7 +31,12 @@ export {
   type Strategy,
 } from './lib/strategy.js';
 export { retryOnce } from './lib/retry.js';
-export { Dispatcher, poolDispatcher, type DispatcherOptions } from './lib/dispatch/dispatcher.js';
+export {
+  Dispatcher,
+  poolDispatcher,
+  type DispatcherOptions,
+  type DispatchSession,
+} from './lib/dispatch/dispatcher.js';
 export { FairQueue } from './lib/dispatch/fair-queue.js';
 export { Job, Lane } from './lib/dispatch/job.js';
 export { inlineUpTo } from './lib/dispatch/inline.js';

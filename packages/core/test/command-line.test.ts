@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { OptionError, parseCommandLine, parseSeconds, parseTarget, suggestFlag, type OptionTable } from '@fib/core/cli';
-import { OPTION_SPECS, parseArgs } from '@fib/core';
+import { OPTION_SPECS, parseArgs, type OptionPolicy } from '@fib/core';
 
 const TABLE = {
   host: { flag: '--host', kind: 'string', help: 'address' },
@@ -195,8 +195,8 @@ test('the environment fills what no flag gave; the prefixed variable beats the a
 
 test('server options: every flag has a FIB_ variable; inapplicable ones are ignored, not refused', (t) => {
   const noPool = { hasWorkerPool: false };
-  const pool = { hasWorkerPool: true };
-  const serve = (argv: string[], env: NodeJS.ProcessEnv, policy = pool) => {
+  const pool = { hasWorkerPool: true, dispatchesToWorkers: true };
+  const serve = (argv: string[], env: NodeJS.ProcessEnv, policy: OptionPolicy = pool) => {
     const parsed = parseArgs(argv, policy, env);
     if (parsed.action !== 'serve') throw new Error(parsed.action);
     return parsed.options;
@@ -210,6 +210,7 @@ test('server options: every flag has a FIB_ variable; inapplicable ones are igno
     FIB_MAX_PIPELINE: '8',
     FIB_MAX_QUEUE: '9',
     FIB_MAX_CONNECTIONS: '10',
+    FIB_INLINE_MAX_N: '15',
     FIB_IDLE_TIMEOUT: '2m',
     FIB_SHUTDOWN_TIMEOUT: '500ms',
     FIB_METRICS_PORT: '0',
@@ -225,13 +226,14 @@ test('server options: every flag has a FIB_ variable; inapplicable ones are igno
     maxPipeline: 8,
     maxQueue: 9,
     maxConnections: 10,
+    inlineMaxN: 15,
     idleTimeout: 120,
     shutdownTimeout: 0.5,
     metricsPort: 0,
     logFormat: 'json',
     logLevel: 'debug',
   });
-  t.is(Object.keys(OPTION_SPECS).length, 13, 'a new option needs a line in the environment test above');
+  t.is(Object.keys(OPTION_SPECS).length, 14, 'a new option needs a line in the environment test above');
   t.is(serve(['--max-n', '20'], { FIB_MAX_N: '30' }).maxN, 20);
   t.is(serve([], { PORT: '4000' }).port, 4000);
   t.is(serve([], { FIB_WORKERS: '3' }, noPool).port, 25000);

@@ -7,6 +7,11 @@ import { Job, Lane } from './job.js';
 
 const MS_PER_S = 1000;
 
+/** A session whose answers always come later, from a worker. */
+export interface DispatchSession extends Session {
+  compute(n: number): Promise<number>;
+}
+
 export interface DispatcherOptions<W> {
   /**
    * Hands `job` to `worker`, which holds nothing. The strategy reports the
@@ -51,7 +56,7 @@ export class Dispatcher<W> {
   }
 
   /** A connection's session: its requests wait in a lane of their own. */
-  open(): Session & { compute(n: number): Promise<number> } {
+  open(): DispatchSession {
     const lane = new Lane();
     return {
       compute: (n) => retryOnce((attempt) => this.#submit(n, lane, attempt)),
