@@ -17,6 +17,7 @@ export const strategy: Strategy = {
   name: 'thread',
   description: 'A worker_threads Worker per connection, started when it opens and ended when it closes.',
   hasWorkerPool: false,
+  dispatchesToWorkers: true,
   defaults: { maxConnections: DEFAULT_MAX_CONNECTIONS },
   create: createThreadEngine,
 };
