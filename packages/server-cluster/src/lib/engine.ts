@@ -5,6 +5,7 @@ import {
   DRAIN,
   HandoffPort,
   HandoffQueue,
+  MAX_HANDOFFS,
   hostConfig,
   isEnvelope,
   processHandle,
@@ -118,7 +119,7 @@ export function createClusterEngine(options: ServerOptions, context: ServerConte
       void queue.give(member.port, item).then((adopted) => adopted && pump());
     }
   };
-  const queue = new HandoffQueue(pump);
+  const queue = new HandoffQueue(pump, Math.max(MAX_HANDOFFS, options.workers + 1));
 
   return supervisor.start().then(() => ({
     adopt: (socket, release) => queue.push(socket, release),

@@ -61,7 +61,8 @@ export function processHandle(child: ChildProcess): WorkerHandle {
     id: child.pid ?? -1,
     kind: 'process',
     get alive() {
-      return !gone && !stopping && child.exitCode === null && child.signalCode === null;
+      // Its channel closes as it dies, often before its exit is reported: without one it can take nothing.
+      return !gone && !stopping && child.connected && child.exitCode === null && child.signalCode === null;
     },
     send(message, handle, onSent) {
       if (gone || !child.connected) return false;

@@ -20,8 +20,12 @@ import type { WorkerHandle } from './handle.js';
  */
 /**
  * Workers a connection is offered to, at most, when each dies before taking
- * it: the retry-once rule of requests, for sockets. It was never read, so
- * the retry is safe; the bound keeps it from circling while workers crash.
+ * it. It was never read, so another offer is always safe, and a socket that
+ * was never read cannot be what killed a worker; the bound only keeps a
+ * connection from circling while workers crash on every handoff. A pool
+ * raises it to its size + 1: every worker may die at once (a signal to the
+ * process group, the OOM killer), and a socket each of them gives back must
+ * still reach a replacement.
  */
 export const MAX_HANDOFFS = 2;
 
@@ -137,16 +141,18 @@ interface Waiting {
  * The connections a handoff engine accepted and has not handed over yet,
  * in arrival order, with the rules for one that comes back: a worker that
  * died before taking it leaves it whole, so it goes first to the next
- * worker, at most MAX_HANDOFFS times, then is answered `ERR internal`.
+ * worker, at most `maxHandoffs` times, then is answered `ERR internal`.
  * `next` is called whenever there is something to hand over.
  */
 export class HandoffQueue {
   readonly #items: Waiting[] = [];
   readonly #next: () => void;
+  readonly #maxHandoffs: number;
   #draining = false;
 
-  constructor(next: () => void) {
+  constructor(next: () => void, maxHandoffs = MAX_HANDOFFS) {
     this.#next = next;
+    this.#maxHandoffs = maxHandoffs;
   }
 
   get length(): number {
@@ -185,7 +191,7 @@ export class HandoffQueue {
   /** `item` was not taken (its worker died, or could not start). */
   returned(item: Waiting): void {
     if (this.#draining) this.#refuse(item, ERROR_LINES.shuttingDown);
-    else if (item.handoffs >= MAX_HANDOFFS) this.#refuse(item, ERROR_LINES.internal);
+    else if (item.handoffs >= this.#maxHandoffs) this.#refuse(item, ERROR_LINES.internal);
     else {
       this.#items.unshift(item);
       this.#next();
