@@ -25,7 +25,7 @@ test('the API: metricsPort serves the counts at metricsUrl; close() closes the e
   t.regex(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
   const client = await FibClient.connect({ port: server.address.port });
   t.is(await client.fib(20), 6765);
-  client.close();
+  await client.close();
   const text = await scrape(url);
   t.is(sample(text, 'fib_requests_total{code="ok"}'), 1);
   t.is(sample(text, 'fib_request_duration_seconds_count'), 1);
@@ -46,7 +46,7 @@ test('the API: a logger passed in gets the records; logLevel debug adds the conn
   const server = await startServer(inline, options);
   const client = await FibClient.connect({ port: server.address.port });
   t.is(await client.fib(3), 2);
-  client.close();
+  await client.close();
   await server.close();
   const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
   t.like(
