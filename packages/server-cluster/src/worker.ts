@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { envelope, fib, serveHandedSockets } from '@fib/core';
+import { envelope, fib, serveHandedSockets } from '@fib/core/worker';
 import type { Busy, Idle } from './lib/messages.js';
 
 /** From here a computation blocks the loop for 0.1 s or more (fib(35) on this machine). */
@@ -10,7 +10,7 @@ const IDLE: Idle = envelope('idle');
 // A cluster worker: serves, with the event-loop server's framing and inline
 // fib, the connections the primary hands it; says when a long fib blocks its
 // loop, so that the primary hands new connections elsewhere meanwhile.
-serveHandedSockets({
+await serveHandedSockets({
   entry: '@fib/server-cluster/dist/worker.js',
   expected: cluster.isWorker,
   session: {

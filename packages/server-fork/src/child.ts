@@ -1,4 +1,4 @@
-import { fib, serveHandedSockets, watchParent } from '@fib/core';
+import { fib, serveHandedSockets, watchParent } from '@fib/core/worker';
 
 /**
  * From fib(35) on (about 0.1 s) a computation blocks the event loop long
@@ -9,7 +9,7 @@ import { fib, serveHandedSockets, watchParent } from '@fib/core';
 const WATCH_FROM_N = 35;
 
 // A connection process: it serves the one socket its parent hands it, then exits.
-serveHandedSockets({
+await serveHandedSockets({
   entry: '@fib/server-fork/dist/child.js',
   single: true,
   watchdog: 'lazy',

@@ -2,7 +2,7 @@
 // nats-server, so that nats-server and its store go away with the front-end
 // even when the front-end is SIGKILLed (the keeper then sees its IPC channel
 // close). Started by fib-server-nats without --nats; refuses to run by hand.
-import { setUpChildProcess } from '@fib/core';
+import { setUpChildProcess } from '@fib/core/worker';
 import { runKeeper } from './lib/keeper.js';
 
 setUpChildProcess('@fib/server-nats dist/nats-keeper.js', true, {

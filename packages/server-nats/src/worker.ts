@@ -1,7 +1,7 @@
 // A local NATS worker process of fib-server-nats (--workers N): the same
 // worker as fib-worker-nats, one slot, started and supervised by the
 // front-end. Refuses to run by hand: fib-worker-nats is the bin for that.
-import { isEnvelope, READY, setUpChildProcess, type Drain } from '@fib/core';
+import { isEnvelope, READY, setUpChildProcess, type Drain } from '@fib/core/worker';
 import { NatsWorker } from './lib/worker.js';
 
 let worker: NatsWorker | null = null;

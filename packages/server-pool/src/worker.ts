@@ -1,5 +1,5 @@
 import { isMainThread } from 'node:worker_threads';
-import { fib } from '@fib/core';
+import { fib } from '@fib/core/worker';
 import { enactWorkerFault } from '@fib/core/testing';
 import type { PoolTask } from './lib/task.js';
 

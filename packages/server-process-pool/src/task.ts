@@ -1,6 +1,6 @@
 // The module tinypool's child-process entry imports in every pool process;
 // tinypool calls its default export once per task.
-import { fib, setUpChildProcess } from '@fib/core';
+import { fib, setUpChildProcess } from '@fib/core/worker';
 import { enactWorkerFault } from '@fib/core/testing';
 import type { PoolTask } from './lib/task.js';
 

@@ -1,6 +1,6 @@
 // A queue worker process: computes the one job the server sends it, answers,
 // and so asks for the next. Nothing else runs here.
-import { envelope, fib, isEnvelope, READY, setUpChildProcess, type Drain } from '@fib/core';
+import { envelope, fib, isEnvelope, READY, setUpChildProcess, type Drain } from '@fib/core/worker';
 import { enactWorkerFault } from '@fib/core/testing';
 import type { JobMessage, ResultMessage } from './lib/messages.js';
 

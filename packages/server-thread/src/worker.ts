@@ -1,5 +1,5 @@
 import { isMainThread, parentPort } from 'node:worker_threads';
-import { envelope, fib, isEnvelope, READY } from '@fib/core';
+import { envelope, fib, isEnvelope, READY } from '@fib/core/worker';
 import { enactWorkerFault } from '@fib/core/testing';
 import type { AnswerMessage, JobMessage } from './lib/messages.js';
 

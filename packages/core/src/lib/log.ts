@@ -1,4 +1,9 @@
-import { pino } from 'pino';
+import { createRequire } from 'node:module';
+import type * as Pino from 'pino';
+
+// pino is loaded only when a JSON logger is made: worker threads and
+// processes import this module too, and must start without it.
+const require = createRequire(import.meta.url);
 
 /** The levels the servers log at, most verbose first; `silent` logs nothing. */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
@@ -86,6 +91,7 @@ export function textLogger(options: LoggerOptions): Logger {
  * synchronously, so that the last records before an exit are not lost.
  */
 export function jsonLogger(options: LoggerOptions): Logger {
+  const { pino } = require('pino') as typeof Pino;
   const destination = options.sink ?? pino.destination({ dest: 2, sync: true });
   return pino(
     {
@@ -93,7 +99,7 @@ export function jsonLogger(options: LoggerOptions): Logger {
       level: options.level ?? 'info',
       base: { pid: process.pid, ...options.base },
     },
-    destination as pino.DestinationStream,
+    destination as Pino.DestinationStream,
   );
 }
 

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { RequestError, createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { fib } from '@fib/core';
+import { fib } from '@fib/core/worker';
 import { enactWorkerFault } from '@fib/core/testing';
 import { ComputeThread } from './compute.js';
 import { connectNats } from './connect.js';

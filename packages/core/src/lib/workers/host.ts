@@ -6,7 +6,6 @@ import { reportingLogger } from '../log.js';
 import type { RequestStats } from '../stats.js';
 import type { Session } from '../strategy.js';
 import { setUpChildProcess } from '../child.js';
-import { ServerMetrics } from '../metrics.js';
 import { READY, envelope, isEnvelope, type Drain } from './envelope.js';
 import { answerMetrics } from './metrics-ipc.js';
 import type { FromHost, Give, HostConfig } from './handoff.js';
@@ -104,7 +103,7 @@ export interface HandedSocketsOptions {
  * sockets with the config of its first argument (`hostConfig`, as JSON),
  * exit 0 once drained, and say READY.
  */
-export function serveHandedSockets(options: HandedSocketsOptions): void {
+export async function serveHandedSockets(options: HandedSocketsOptions): Promise<void> {
   const raw = process.argv[2];
   let host: SocketHost | null = null;
   setUpChildProcess(options.entry, options.expected !== false && raw !== undefined, {
@@ -116,7 +115,8 @@ export function serveHandedSockets(options: HandedSocketsOptions): void {
   const config = JSON.parse(raw!) as HostConfig;
   // With metrics on, it counts what its connections do and answers the
   // parent's scrapes; before it exits, its last counts go to the parent.
-  const metrics = config.metrics ? new ServerMetrics() : null;
+  // (prom-client is loaded only then: a process per connection starts without it).
+  const metrics = config.metrics ? new (await import('../metrics.js')).ServerMetrics() : null;
   const last = metrics === null ? null : answerMetrics(metrics);
   const running = hostSockets({
     ...config,
