@@ -2,8 +2,7 @@
 // front-end and the workers are the real bins, NATS is a real nats-server
 // that each test starts for itself on a free loopback port.
 import test from 'ava';
-import { readFileSync } from 'node:fs';
-import { RawClient, isAlive, runBin, serverStarter, until, type BinRun } from '@fib/testkit';
+import { RawClient, cpuTicks, isAlive, runBin, serverStarter, until, type BinRun } from '@fib/testkit';
 import { natsStarter } from './helpers/nats-servers.js';
 
 const PKG = '@fib/server-nats';
@@ -20,17 +19,6 @@ async function startWorker(url: string, concurrency = 1): Promise<BinRun> {
   workers.push(worker);
   await worker.waitFor(/pulling jobs/);
   return worker;
-}
-
-/** CPU time of a process in clock ticks (utime + stime, threads included). */
-function cpuTicks(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return 0;
-  }
 }
 
 /** 0.2 s of CPU: a worker spends that only on a big fib, so the job has reached it. */

@@ -6,10 +6,10 @@
 import test from 'ava';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { binPath, until } from '@fib/testkit';
+import { binPath, cpuTicks, until } from '@fib/testkit';
 
 const canRun = process.getuid?.() === 0 && spawnSync('ip', ['-V']).status === 0;
 /** Names unique to this run: two runs on one machine must not meet. */
@@ -22,16 +22,6 @@ const processes: ChildProcess[] = [];
 /** 0.2 s of CPU: the worker spends that only on a big fib, so the job has reached it. */
 const BUSY_TICKS = 20;
 
-/** CPU time of a process in clock ticks (utime + stime, threads included). */
-function cpuTicks(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return 0;
-  }
-}
 const store = mkdtempSync(join(tmpdir(), 'fib-netns-test-'));
 
 function ip(...args: string[]): void {

@@ -16,6 +16,7 @@ export {
   children,
   clientPortsHeld,
   connectionOwners,
+  cpuTicks,
   descendants,
   isAlive,
   threadCount,

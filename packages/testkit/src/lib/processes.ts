@@ -83,6 +83,11 @@ export function cpuState(pid: number): { state: string; ticks: number } | null {
   }
 }
 
+/** CPU time a process has used, threads included, in clock ticks; 0 once it is gone. */
+export function cpuTicks(pid: number): number {
+  return cpuState(pid)?.ticks ?? 0;
+}
+
 /** Clock ticks per second in /proc/<pid>/stat: USER_HZ, 100 on every Linux the tests run on. */
 const TICKS_PER_SECOND = 100;
 

@@ -1,12 +1,11 @@
 import type { TestFn } from 'ava';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fib } from '@fib/core';
 import { WORKER_FAULT_ENV } from '@fib/core/testing';
 import { FibClient } from '@fib/protocol';
-import { descendants, isAlive, waitGone } from './processes.js';
+import { cpuTicks, descendants, isAlive, waitGone } from './processes.js';
 import { RawClient } from './raw-client.js';
 import { serverStarter } from './spawn.js';
 import { until } from './until.js';
@@ -19,18 +18,6 @@ export interface WorkerProcessConfig {
   readonly bin: string;
   /** Its worker-process entry file, relative to the package, e.g. 'dist/worker.js'. */
   readonly childEntry: string;
-}
-
-/** CPU time a process has used, in clock ticks (utime + stime from /proc). */
-function cpuTicks(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields 14 and 15 of stat(5), counted from the state (field 3) here.
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return 0;
-  }
 }
 
 /**
