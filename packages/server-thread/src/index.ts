@@ -4,7 +4,7 @@ import { createThreadEngine } from './lib/engine.js';
 /**
  * Each open connection holds a thread of its own, about 8 MiB of RSS here
  * (measured, see README): 1000 bounds the worst case near 8 GiB, where the
- * SPEC's general default of 10000 would allow 80.
+ * general default of 10000 (docs/cli.md) would allow 80.
  */
 const DEFAULT_MAX_CONNECTIONS = 1000;
 

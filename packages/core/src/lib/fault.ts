@@ -1,6 +1,6 @@
 /**
  * Test-only fault injection for worker strategies: lets a test make a worker
- * (thread or process) die on demand, so that the SPEC's "replaced, retried
+ * (thread or process) die on demand, so that docs/workers.md's "replaced, retried
  * once, then ERR internal" can be checked against the real bin.
  *
  * It is armed only by the FIB_TEST_WORKER_FAULT environment variable, read
