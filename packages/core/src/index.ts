@@ -1,4 +1,6 @@
-export { fib } from './lib/fib.js';
+// Everything a worker needs (fib, the message envelope, the child-process
+// set-up, the socket host) is in './worker.js' and exported from here too.
+export * from './worker.js';
 export { inlineSession } from './lib/session.js';
 export { Connection, connectionLimits, type ConnectionLimits, type SharedState } from './lib/connection.js';
 export {
@@ -48,16 +50,6 @@ export {
   WorkerStartError,
 } from './lib/errors.js';
 export { reason, silent, type Reporter, type ServerEvent } from './lib/events.js';
-export {
-  DRAIN,
-  MARK,
-  READY,
-  envelope,
-  isEnvelope,
-  type Drain,
-  type Envelope,
-  type Ready,
-} from './lib/workers/envelope.js';
 export { describeExit, processHandle, threadHandle, type WorkerExit, type WorkerHandle } from './lib/workers/handle.js';
 export {
   MAX_START_FAILURES,
@@ -75,14 +67,6 @@ export {
   hostConfig,
   type HostConfig,
 } from './lib/workers/handoff.js';
-export {
-  hostSockets,
-  serveHandedSockets,
-  type HandedSocketsOptions,
-  type SocketHost,
-  type SocketHostOptions,
-} from './lib/workers/host.js';
-export { setUpChildProcess, watchParent, type ChildProcessOptions } from './lib/child.js';
 export {
   CODE_OK,
   HistogramData,
