@@ -37,8 +37,17 @@ function forkWorker(argument: string): WorkerHandle {
   }
 }
 
+/**
+ * A reload drains a worker only this long after the last connection it took:
+ * a client that just connected has its first request read before the drain,
+ * which would otherwise close an idle-looking connection under it.
+ */
+const SETTLE_AFTER_ADOPT_MS = 200;
+
 interface Member {
   readonly port: HandoffPort;
+  /** When it last took a connection. */
+  adoptedAt: number;
   /** Computing something long: its event loop will not come round soon. */
   busy: boolean;
 }
@@ -69,7 +78,7 @@ export function createClusterEngine(options: ServerOptions, context: ServerConte
   if (context.metrics !== null) trackSupervisor(context.metrics, supervisor, true);
 
   supervisor.on('ready', (worker) => {
-    const member: Member = { port: new HandoffPort(worker, context.report), busy: false };
+    const member: Member = { port: new HandoffPort(worker, context.report), adoptedAt: 0, busy: false };
     members.set(worker, member);
     workerMetrics?.attach(worker);
     worker.onMessage((message) => {
@@ -116,7 +125,11 @@ export function createClusterEngine(options: ServerOptions, context: ServerConte
       const item = queue.shift();
       if (item === undefined) return;
       // Taken: the next one may go; given back: it is queued again, and pump() runs.
-      void queue.give(member.port, item).then((adopted) => adopted && pump());
+      void queue.give(member.port, item).then((adopted) => {
+        if (!adopted) return;
+        member.adoptedAt = Date.now();
+        pump();
+      });
     }
   };
   const queue = new HandoffQueue(pump, Math.max(MAX_HANDOFFS, options.workers + 1));
@@ -134,7 +147,18 @@ export function createClusterEngine(options: ServerOptions, context: ServerConte
     async reload() {
       const old = supervisor.ready;
       for (const worker of old) {
-        await supervisor.rotate(worker);
+        const member = members.get(worker);
+        await supervisor.rotate(worker, async () => {
+          // Bounded: a handoff is acknowledged, or given back when the worker dies.
+          for (let waited = 0; member !== undefined && waited < 50; waited++) {
+            const wait = Math.max(
+              member.port.pending > 0 ? 10 : 0,
+              member.adoptedAt + SETTLE_AFTER_ADOPT_MS - Date.now(),
+            );
+            if (wait <= 0) break;
+            await new Promise((resolve) => setTimeout(resolve, wait));
+          }
+        });
         context.metrics?.workerRestarted();
       }
       return { replaced: old.length };

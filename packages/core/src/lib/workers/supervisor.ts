@@ -213,13 +213,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * replaced. Resolves once `old` is gone; rejects, leaving `old` in
    * service, if the new worker cannot start.
    */
-  async rotate(old: WorkerHandle): Promise<void> {
+  async rotate(old: WorkerHandle, settle?: () => Promise<void>): Promise<void> {
     const state = this.#workers.get(old);
     if (state === undefined) return;
     await this.add().ready;
     state.retiring = true;
     state.expected = true;
     this.emit('retiring', old);
+    // What the strategy still has on its way to `old` arrives before the drain.
+    await settle?.();
     if (!old.send(DRAIN)) old.kill('SIGTERM');
     await old.exited;
   }
