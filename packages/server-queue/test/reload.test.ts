@@ -1,37 +1,13 @@
 import test from 'ava';
-import { descendants, RawClient, serverStarter, until } from '@fib/testkit';
+import { descendants, reloadUnderLoad, serverStarter, until } from '@fib/testkit';
 
 const startServer = serverStarter(test, '@fib/server-queue', 'fib-server-queue');
-
-/** Persistent clients asking in a loop: a pool reload must not be seen by them. */
-const CLIENTS = 3;
-/** Bound of each client's loop. */
-const MAX_REQUESTS = 50_000;
 
 test('SIGHUP recycles the pool under load: every worker pid new, no request lost, connections kept', async (t) => {
   const server = await startServer(['--workers', '2']);
   await until(() => descendants(server.pid).length === 2, 'two workers run');
   const before = descendants(server.pid);
-  const clients = await Promise.all(Array.from({ length: CLIENTS }, () => RawClient.connect(server.port)));
-  const tally = { answered: 0, wrong: 0 };
-  let stop = false;
-  const loops = clients.map(async (client) => {
-    for (let i = 0; i < MAX_REQUESTS && !stop; i++) {
-      const answer = await client.ask('15').catch(() => null);
-      if (answer === '610') tally.answered++;
-      else {
-        tally.wrong++;
-        return;
-      }
-    }
-  });
-  await until(() => tally.answered >= 100, 'the load is running');
-  server.child.kill('SIGHUP');
-  await until(() => /reload done/.test(server.stderr()), 'the reload is done');
-  const atReload = tally.answered;
-  await until(() => tally.answered >= atReload + 100 || tally.wrong > 0, 'the new workers serve');
-  stop = true;
-  await Promise.all(loops);
+  const { tally, clients } = await reloadUnderLoad(server);
   t.log(tally);
   t.is(tally.wrong, 0);
   const after = descendants(server.pid);

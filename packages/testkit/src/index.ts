@@ -46,3 +46,4 @@ export { until } from './lib/until.js';
 export { dispatchSuite, type DispatchConfig } from './lib/dispatch.js';
 export { metricsUrl, sample, scrape } from './lib/metrics.js';
 export { operationsSuite, type OperationsConfig } from './lib/operations.js';
+export { reloadUnderLoad } from './lib/reload-load.js';
