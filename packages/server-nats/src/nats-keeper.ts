@@ -11,4 +11,9 @@ setUpChildProcess('@fib/server-nats dist/nats-keeper.js', true, {
   watchdog: 'lazy',
   onSigterm: () => void keeper.stop(),
 });
-const keeper = runKeeper(process.argv[2] ?? 'nats-server', (message) => process.send?.(message));
+const [binary, store] = process.argv.slice(2);
+if (binary === undefined || store === undefined) {
+  process.stderr.write('@fib/server-nats dist/nats-keeper.js: started by fib-server-nats with a binary and a store\n');
+  process.exit(2);
+}
+const keeper = runKeeper(binary, store, (message) => process.send?.(message));

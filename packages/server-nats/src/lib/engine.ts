@@ -63,7 +63,7 @@ export async function createNatsEngine(
   if (servers.length === 0) {
     const binary = findNatsServer();
     if (binary === null) throw new NatsServerMissingError();
-    embedded = await startEmbeddedNats(binary, log);
+    embedded = await startEmbeddedNats(binary, log, (error) => context.fail(error));
     servers = [embedded.url];
   }
   const localWorkers = config.localWorkers ?? options.workers;

@@ -1,9 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { MARK, type KeeperMessage } from './keeper-messages.js';
+import { tiedToParent } from './tied.js';
 
 /** nats-server drains JetStream on SIGTERM in milliseconds; past this it is killed. */
 const SERVER_STOP_MS = 5000;
@@ -22,12 +21,14 @@ export interface Keeper {
 }
 
 /**
- * Runs nats-server with JetStream on a free loopback port and a temporary
- * store, restarts it if it dies, and removes the store on exit, whatever the
- * way out (the exit handler runs on process.exit, 'disconnect' included).
+ * Runs nats-server with JetStream on a free loopback port and the temporary
+ * store `store` (an empty folder the front-end made), restarts it if it dies,
+ * and removes the store on exit, whatever the way out (the exit handler runs
+ * on process.exit, 'disconnect' included). Should this process be killed
+ * outright (SIGKILL: no handler runs), nats-server is killed with it by its
+ * parent-death signal (see tiedToParent), and the front-end removes the store.
  */
-export function runKeeper(binary: string, send: (message: KeeperMessage) => void): Keeper {
-  const store = mkdtempSync(join(tmpdir(), 'fib-nats-'));
+export function runKeeper(binary: string, store: string, send: (message: KeeperMessage) => void): Keeper {
   let server: ChildProcess | null = null;
   let port = -1; // -1: nats-server picks a free port the first time; the same one after a restart
   let announced = false;
@@ -47,9 +48,10 @@ export function runKeeper(binary: string, send: (message: KeeperMessage) => void
   };
 
   const launch = () => {
-    const child = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    // Spawned from this main thread, which lives as long as the process: the
+    // parent-death signal fires when the spawning thread ends.
+    const command = tiedToParent({ file: binary, args: ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store] });
+    const child = spawn(command.file, command.args, { stdio: ['ignore', 'ignore', 'pipe'] });
     server = child;
     let ready = false;
     // Read every line, always: a full pipe would block nats-server.

@@ -3,11 +3,11 @@ import { delimiter, join } from 'node:path';
 
 export const NATS_SERVER = 'nats-server';
 
-/** The nats-server executable on PATH; null when there is none. */
-export function findNatsServer(env: NodeJS.ProcessEnv = process.env): string | null {
+/** The executable `name` on PATH; null when there is none. */
+export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): string | null {
   for (const dir of (env.PATH ?? '').split(delimiter)) {
     if (dir === '') continue;
-    const file = join(dir, NATS_SERVER);
+    const file = join(dir, name);
     try {
       accessSync(file, constants.X_OK);
       return file;
@@ -16,6 +16,11 @@ export function findNatsServer(env: NodeJS.ProcessEnv = process.env): string | n
     }
   }
   return null;
+}
+
+/** The nats-server executable on PATH; null when there is none. */
+export function findNatsServer(env: NodeJS.ProcessEnv = process.env): string | null {
+  return findOnPath(NATS_SERVER, env);
 }
 
 /**

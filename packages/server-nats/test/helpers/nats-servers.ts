@@ -1,5 +1,5 @@
 import type { TestFn } from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
+/** util-linux's setpriv, on every Linux CI image the tests run on; without it, nats-servers are spawned plainly. */
+const SETPRIV = spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0;
 /** nats-server with JetStream is ready in ~50 ms; a loaded 2-core machine takes much longer. */
 const READY_TIMEOUT_MS = 20_000;
 
@@ -53,7 +55,14 @@ async function launch(spec: NodeSpec): Promise<ChildProcess> {
       spec.cluster.routes.map((port) => `nats://127.0.0.1:${port}`).join(','),
     );
   }
-  const child = spawn('nats-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Tied to this test process (setpriv's parent-death signal, pid unchanged):
+  // a test file that ava kills on a timeout, before any after-hook runs,
+  // takes its nats-servers with it.
+  const child = SETPRIV
+    ? spawn('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'nats-server', ...args], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      })
+    : spawn('nats-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
