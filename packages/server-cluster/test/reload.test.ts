@@ -1,6 +1,6 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { descendants, RawClient, serverStarter, type ServerRun, until } from '@fib/testkit';
+import { descendants, RawClient, reloadsUnderPersistentLoad, serverStarter, type ServerRun, until } from '@fib/testkit';
 
 const startServer = serverStarter(test, '@fib/server-cluster', 'fib-server-cluster');
 
@@ -105,16 +105,55 @@ test('a SIGHUP during a reload is queued: two reloads, one after the other', asy
   t.deepEqual(await server.stop(), { code: 0, signal: null });
 });
 
-test('a connection open across the reload is closed at a request boundary, never mid-request', async (t) => {
+test('a connection open across the reload stays open: a request computing then is answered, the next ones too', async (t) => {
   const server = await startServer(['--workers', '2']);
   await until(() => workersOf(server).length === 2, 'two workers run');
+  const before = workersOf(server);
   const client = await RawClient.connect(server.port);
   t.is(await client.ask('1'), '1');
-  // A request that is computing when the reload drains its worker is answered.
+  // A request that is computing when the reload retires its worker is answered there.
   await client.write('30\n');
   server.child.kill('SIGHUP');
   t.is(await client.line(), '832040');
+  // Half a request before the reload is done, the rest after: the new worker
+  // parses the bytes the old one read.
+  await client.write('2');
   await until(() => reloadsDone(server) === 1, 'the reload is done');
-  await client.closed;
+  t.false(
+    workersOf(server).some((pid) => before.includes(pid)),
+    'the old workers are gone',
+  );
+  await client.write('0\n');
+  t.is(await client.line(), '6765');
+  t.is(await client.ask('10'), '55');
+  t.false(client.ended, 'the connection is still open');
+  client.end();
+  t.deepEqual(await server.stop(), { code: 0, signal: null });
+});
+
+test('SIGHUP three times under persistent clients: none loses a request, every answer right, every worker new', async (t) => {
+  const server = await startServer(['--workers', '2']);
+  await until(() => workersOf(server).length === 2, 'two workers run');
+  const generations = [workersOf(server)];
+  const { tally, clients } = await reloadsUnderPersistentLoad(server, 3, () => generations.push(workersOf(server)));
+  t.log(tally);
+  t.is(tally.lost, 0);
+  t.is(tally.wrong, 0);
+  t.true(tally.answered > 0);
+  t.is(reloadsDone(server), 3);
+  for (let i = 1; i < generations.length; i++) {
+    t.is(generations[i]!.length, 2);
+    t.false(
+      generations[i]!.some((pid) => generations[i - 1]!.includes(pid)),
+      `reload ${i}: every worker pid is new`,
+    );
+  }
+  t.false(
+    clients.some((client) => client.ended),
+    'every client kept its connection',
+  );
+  t.notRegex(server.stderr(), /still busy/, 'every connection went back at a quiet point');
+  t.is(server.child.exitCode, null, 'the primary, same pid, still runs');
+  for (const client of clients) client.end();
   t.deepEqual(await server.stop(), { code: 0, signal: null });
 });

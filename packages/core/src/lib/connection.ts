@@ -63,6 +63,20 @@ export interface SharedState {
   readonly log?: Logger;
 }
 
+/**
+ * What another process needs to go on serving a connection handed over at a
+ * quiet point (`Connection.handOver`): the bytes read and not parsed yet go
+ * first, and the framing rule the connection had reached.
+ */
+export interface Carried {
+  /** A `\n` was seen: a read without one no longer completes a request. */
+  readonly framed: boolean;
+  /** Read and not parsed yet: the start of the client's next request. */
+  readonly bytes: Buffer;
+}
+
+const NOTHING = Buffer.alloc(0);
+
 // Why the socket is paused: both must clear before it reads again.
 const PAUSED_PIPELINE = 1;
 const PAUSED_WRITE = 2;
@@ -109,8 +123,15 @@ export class Connection {
   readonly #log: Logger | null;
   /** The client's address, taken while the socket is open (it is gone once closed), when logging it. */
   #peer = '';
+  /** Set by handOver(): called at the next quiet point. */
+  #handOver: ((carried: Carried) => void) | null = null;
+  /** Waiting for the answers written so far to leave for the kernel. */
+  #flushing = false;
+  /** Handed over: the socket is another process's now; this object leaves it alone. */
+  #handedOver = false;
 
-  constructor(socket: Socket, session: Session, limits: ConnectionLimits, shared: SharedState) {
+  /** `carried`: a connection another process served until now (see handOver). */
+  constructor(socket: Socket, session: Session, limits: ConnectionLimits, shared: SharedState, carried?: Carried) {
     this.#socket = socket;
     this.#session = session;
     this.#limits = limits;
@@ -142,9 +163,16 @@ export class Connection {
       });
     }
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('drain', () => this.#unpause(PAUSED_WRITE));
+    socket.on('drain', () => {
+      this.#unpause(PAUSED_WRITE);
+      if (this.#handOver !== null) this.#checkQuiet();
+    });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.#onClose());
+    if (carried !== undefined) {
+      this.#lineFramed = carried.framed;
+      if (carried.bytes.length > 0) this.#onData(carried.bytes);
+    }
     if (shared.draining) this.drain();
   }
 
@@ -154,7 +182,51 @@ export class Connection {
 
   /** Graceful shutdown: answer what was received, refuse the rest, then close. */
   drain(): void {
+    if (this.#handedOver) return;
+    this.#handOver = null;
     if (this.#pending === 0) this.#end();
+  }
+
+  /**
+   * Hands the connection over to another process (a cluster worker that
+   * retires gives its connections back) at its next quiet point: every
+   * request read is answered and its answer is with the kernel. Then `quiet`
+   * gets what the next server needs, and this object stops reading and
+   * leaves the socket alone: the caller detaches its handle. Nothing the
+   * client sent is lost: what was read and not parsed travels in `Carried`,
+   * what was not read yet stays in the socket. Meanwhile the connection is
+   * served as usual; a connection that is closing anyway just closes.
+   */
+  handOver(quiet: (carried: Carried) => void): void {
+    if (this.#closed || this.#ending) return;
+    this.#handOver = quiet;
+    this.#checkQuiet();
+  }
+
+  #checkQuiet(): void {
+    const quiet = this.#handOver;
+    const socket = this.#socket;
+    if (quiet === null || this.#pending !== 0 || this.#paused !== 0 || this.#ending || socket.destroyed) return;
+    if (socket.writableLength > 0) {
+      // Answers still on their way out: an empty write's callback runs once they all left.
+      if (!this.#flushing) {
+        this.#flushing = true;
+        socket.write('', 'latin1', () => {
+          this.#flushing = false;
+          this.#checkQuiet();
+        });
+      }
+      return;
+    }
+    this.#handOver = null;
+    this.#handedOver = true;
+    // Nothing more is parsed, and the idle timer must not close what is another process's now.
+    this.#ending = true;
+    socket.pause();
+    socket.setTimeout(0);
+    const bytes = this.#partial ?? NOTHING;
+    this.#partial = null;
+    quiet({ framed: this.#lineFramed, bytes });
   }
 
   #onData(chunk: Buffer): void {
@@ -176,6 +248,7 @@ export class Connection {
       this.#immediate = 0;
     }
     if (this.#ending && this.#pending === 0) this.#end();
+    else if (this.#handOver !== null) this.#checkQuiet();
   }
 
   /** Parses `chunk` from `start`, returns the answers ready to write now. */
@@ -310,6 +383,7 @@ export class Connection {
     // Held bytes first: while draining they are answered `shutting_down` before the close.
     if (this.#paused & PAUSED_PIPELINE && this.#pending < this.#limits.maxPipeline) this.#resumeHeld();
     if (this.#pending === 0 && (this.#ending || this.#shared.draining)) this.#end();
+    else if (this.#handOver !== null) this.#checkQuiet();
   }
 
   /** The latency of the slots from `first` to `end`, whose answers were just written. */
@@ -356,7 +430,7 @@ export class Connection {
   }
 
   #end(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#handedOver) return;
     this.#ending = true;
     const socket = this.#socket;
     socket.end();
@@ -365,9 +439,15 @@ export class Connection {
 
   #onClose(): void {
     this.#closed = true;
+    const how = this.#handedOver ? 'handed over' : 'closed';
     this.#log?.debug(
-      { event: 'connection-closed', remote: this.#peer, requests: this.#requests, errors: this.#errors },
-      `connection from ${this.#peer} closed after ${this.#requests} requests (${this.#errors} ERR)`,
+      {
+        event: `connection-${this.#handedOver ? 'handed-over' : 'closed'}`,
+        remote: this.#peer,
+        requests: this.#requests,
+        errors: this.#errors,
+      },
+      `connection from ${this.#peer} ${how} after ${this.#requests} requests (${this.#errors} ERR)`,
     );
     this.#slots = [];
     this.#readAts = [];

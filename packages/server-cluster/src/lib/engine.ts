@@ -38,16 +38,17 @@ function forkWorker(argument: string): WorkerHandle {
 }
 
 /**
- * A reload drains a worker only this long after the last connection it took:
- * a client that just connected has its first request read before the drain,
- * which would otherwise close an idle-looking connection under it.
+ * How long a retiring worker has to give its connections back. Each goes back
+ * at its first quiet point (every request read answered, the answers with the
+ * kernel), which a client that reads its answers reaches within a request's
+ * time. Past this, the worker drains what it still holds: each connection is
+ * closed after its last answer. That is a client that does not read its
+ * answers, or one computing fib(max-n) for longer than this.
  */
-const SETTLE_AFTER_ADOPT_MS = 200;
+export const HAND_BACK_TIMEOUT_MS = 5000;
 
 interface Member {
   readonly port: HandoffPort;
-  /** When it last took a connection. */
-  adoptedAt: number;
   /** Computing something long: its event loop will not come round soon. */
   busy: boolean;
 }
@@ -78,7 +79,11 @@ export function createClusterEngine(options: ServerOptions, context: ServerConte
   if (context.metrics !== null) trackSupervisor(context.metrics, supervisor, true);
 
   supervisor.on('ready', (worker) => {
-    const member: Member = { port: new HandoffPort(worker, context.report), adoptedAt: 0, busy: false };
+    // A connection the worker gives back (a reload) is served by the next one.
+    const port = new HandoffPort(worker, context.report, (socket, release, carried) =>
+      queue.back(socket, release, carried),
+    );
+    const member: Member = { port, busy: false };
     members.set(worker, member);
     workerMetrics?.attach(worker);
     worker.onMessage((message) => {
@@ -126,9 +131,7 @@ export function createClusterEngine(options: ServerOptions, context: ServerConte
       if (item === undefined) return;
       // Taken: the next one may go; given back: it is queued again, and pump() runs.
       void queue.give(member.port, item).then((adopted) => {
-        if (!adopted) return;
-        member.adoptedAt = Date.now();
-        pump();
+        if (adopted) pump();
       });
     }
   };
@@ -143,21 +146,23 @@ export function createClusterEngine(options: ServerOptions, context: ServerConte
     },
     close: () => supervisor.stop(),
     // SIGHUP: each worker in turn is replaced by a new one, which is ready
-    // before the old one stops taking connections and drains.
+    // before the old one stops taking connections. The old one gives its
+    // connections back, each at a quiet point, and they go on in the other
+    // workers; then it drains what it still holds and exits.
     async reload() {
       const old = supervisor.ready;
       for (const worker of old) {
         const member = members.get(worker);
         await supervisor.rotate(worker, async () => {
-          // Bounded: a handoff is acknowledged, or given back when the worker dies.
-          for (let waited = 0; member !== undefined && waited < 50; waited++) {
-            const wait = Math.max(
-              member.port.pending > 0 ? 10 : 0,
-              member.adoptedAt + SETTLE_AFTER_ADOPT_MS - Date.now(),
-            );
-            if (wait <= 0) break;
-            await new Promise((resolve) => setTimeout(resolve, wait));
-          }
+          if (member === undefined) return;
+          const left = await member.port.handBack(HAND_BACK_TIMEOUT_MS);
+          if (left === 0) return;
+          context.report({
+            level: 'warn',
+            event: 'reload-close',
+            msg: `cluster worker ${worker.id}: ${left} connections still busy after ${HAND_BACK_TIMEOUT_MS / 1000} s; each closes after its last answer`,
+            worker: worker.id,
+          });
         });
         context.metrics?.workerRestarted();
       }

@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import { Socket, type SocketConstructorOpts } from 'node:net';
 import { ERROR_LINES } from '@fib/protocol';
 import { type ConnectionLimits, connectionLimits } from '../connection.js';
 import type { Reporter, ServerEvent } from '../events.js';
@@ -17,6 +17,10 @@ import type { WorkerHandle } from './handle.js';
  *   connection lives on in the worker) and learns when it is released;
  * - the worker ended without acknowledging: it never read from the socket,
  *   which is still the sender's, whole, to hand to another worker.
+ * A worker that retires (a cluster reload) hands each connection back the
+ * same way, at a quiet point, with the bytes it read and did not parse yet
+ * (`Carried`); the sender hands it on to another worker, which parses those
+ * first: the client sees nothing.
  */
 /**
  * Workers a connection is offered to, at most, when each dies before taking
@@ -29,12 +33,27 @@ import type { WorkerHandle } from './handle.js';
  */
 export const MAX_HANDOFFS = 2;
 
-export type Give = Envelope<'socket', { id: number }>;
+/** A connection's Carried state on the channel (JSON): bytes in base64, absent when none. */
+export interface WireCarried {
+  readonly framed: boolean;
+  readonly bytes?: string;
+}
+
+/** A socket handed over; `carried` when another worker served it until now. */
+export type Give = Envelope<'socket', { id: number; carried?: WireCarried }>;
 export type Adopted = Envelope<'adopted', { id: number }>;
 export type Released = Envelope<'released', { id: number }>;
+/** Worker to sender, with the socket's handle: connection `id` is given back, served so far. */
+export type Back = Envelope<'back', { id: number; carried: WireCarried }>;
 /** A worker's report, forwarded to the server's Reporter: only the server's CLI prints. */
 export type Report = Envelope<'report', { event: ServerEvent }>;
-export type FromHost = Adopted | Released | Report;
+export type FromHost = Adopted | Released | Back | Report;
+/** Sender to worker: give every connection back at its next quiet point. */
+export type HandBack = Envelope<'hand-back'>;
+const HAND_BACK: HandBack = envelope('hand-back');
+
+/** Where a connection a worker gave back goes: the sender hands it on. */
+export type TakeBack = (socket: Socket, release: () => void, carried: WireCarried) => void;
 
 /** What a process serving handed sockets needs: its one command-line argument, as JSON. */
 export interface HostConfig {
@@ -61,13 +80,19 @@ export class HandoffPort {
   #nextId = 0;
   readonly #pending = new Map<number, { socket: Socket; settle: (adopted: boolean) => void }>();
   readonly #held = new Map<number, () => void>();
+  readonly #takeBack: TakeBack | undefined;
+  /** Called whenever the worker holds one connection fewer, and when it is gone. */
+  #fewer: (() => void) | null = null;
 
-  constructor(worker: WorkerHandle, report: Reporter) {
+  /** `takeBack`: where connections the worker gives back go (see handBack); without it they are closed. */
+  constructor(worker: WorkerHandle, report: Reporter, takeBack?: TakeBack) {
     this.#worker = worker;
-    worker.onMessage((message) => {
+    this.#takeBack = takeBack;
+    worker.onMessage((message, handle) => {
       if (!isEnvelope<FromHost>(message)) return;
       if (message['@fib'] === 'adopted') this.#adopted(message.id);
       else if (message['@fib'] === 'released') this.#released(message.id);
+      else if (message['@fib'] === 'back') this.#back(message, handle);
       else if (message['@fib'] === 'report') report({ ...message.event, worker: worker.id });
     });
     void worker.exited.then(() => {
@@ -77,6 +102,7 @@ export class HandoffPort {
       // What it served died with it.
       for (const release of this.#held.values()) release();
       this.#held.clear();
+      this.#fewer?.();
     });
   }
 
@@ -97,7 +123,7 @@ export class HandoffPort {
    * died). Resolves false if the worker ended first: the socket is untouched
    * and still the caller's.
    */
-  give(socket: Socket, release: () => void): Promise<boolean> {
+  give(socket: Socket, release: () => void, carried?: WireCarried): Promise<boolean> {
     const id = ++this.#nextId;
     return new Promise<boolean>((resolve) => {
       const settle = (adopted: boolean) => {
@@ -107,7 +133,8 @@ export class HandoffPort {
       };
       // The bare handle: sending the Socket would make Node close our copy on its own schedule.
       const handle = (socket as unknown as { _handle: unknown })._handle;
-      if (handle == null || !this.#worker.send(envelope('socket', { id }), handle)) {
+      const give: Give = envelope('socket', carried === undefined ? { id } : { id, carried });
+      if (handle == null || !this.#worker.send(give, handle)) {
         resolve(false);
         return;
       }
@@ -128,6 +155,47 @@ export class HandoffPort {
     if (release === undefined) return;
     this.#held.delete(id);
     release();
+    this.#fewer?.();
+  }
+
+  /**
+   * Asks the worker to give every connection back at its next quiet point
+   * (those handed to it meanwhile included). Resolves with how many it still
+   * holds once it holds none, once it is gone, or after `timeoutMs`.
+   */
+  handBack(timeoutMs: number): Promise<number> {
+    const left = () => this.#held.size + this.#pending.size;
+    if (!this.#worker.send(HAND_BACK)) return Promise.resolve(left());
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#fewer = null;
+        resolve(left());
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.#fewer = () => {
+        if (left() === 0 || !this.#worker.alive) done();
+      };
+      this.#fewer();
+    });
+  }
+
+  #back(message: Back, handle: unknown): void {
+    const release = this.#held.get(message.id);
+    if (release === undefined || handle == null) {
+      (handle as { close?: () => void } | null)?.close?.();
+      return;
+    }
+    this.#held.delete(message.id);
+    // Wrapped without reading: the next worker reads it.
+    const socket = new Socket({ handle, readable: true, writable: true, pauseOnCreate: true } as SocketConstructorOpts);
+    if (this.#takeBack === undefined) {
+      socket.destroy();
+      release();
+    } else {
+      this.#takeBack(socket, release, message.carried);
+    }
+    this.#fewer?.();
   }
 }
 
@@ -135,6 +203,8 @@ interface Waiting {
   readonly socket: Socket;
   readonly release: () => void;
   handoffs: number;
+  /** A connection a worker gave back: what the next one parses first. */
+  readonly carried?: WireCarried;
 }
 
 /**
@@ -170,6 +240,21 @@ export class HandoffQueue {
     this.#next();
   }
 
+  /**
+   * A connection a worker gave back, served so far: it goes first (its client
+   * may be waiting for an answer), with what it carries.
+   */
+  back(socket: Socket, release: () => void, carried: WireCarried): void {
+    socket.on('error', () => socket.destroy());
+    const item: Waiting = { socket, release, handoffs: 0, carried };
+    if (this.#draining) {
+      this.#refuse(item, ERROR_LINES.shuttingDown);
+      return;
+    }
+    this.#items.unshift(item);
+    this.#next();
+  }
+
   /** The next connection whose client is still there. */
   shift(): Waiting | undefined {
     let item = this.#items.shift();
@@ -183,7 +268,7 @@ export class HandoffQueue {
   /** Hands `item` to the worker behind `port`; resolves whether it took it (if not, it is dealt with). */
   async give(port: HandoffPort, item: Waiting): Promise<boolean> {
     item.handoffs++;
-    const adopted = await port.give(item.socket, item.release);
+    const adopted = await port.give(item.socket, item.release, item.carried);
     if (!adopted) this.returned(item);
     return adopted;
   }

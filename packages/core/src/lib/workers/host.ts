@@ -1,6 +1,6 @@
 import { Socket as NetSocket, type SocketConstructorOpts } from 'node:net';
 import { ERROR_LINES } from '@fib/protocol';
-import { Connection, type SharedState } from '../connection.js';
+import { type Carried, Connection, type SharedState } from '../connection.js';
 import type { ServerEvent } from '../events.js';
 import { reportingLogger } from '../log.js';
 import type { RequestStats } from '../stats.js';
@@ -8,7 +8,7 @@ import type { Session } from '../strategy.js';
 import { setUpChildProcess } from '../child.js';
 import { READY, envelope, isEnvelope, type Drain } from './envelope.js';
 import { answerMetrics } from './metrics-ipc.js';
-import type { FromHost, Give, HostConfig } from './handoff.js';
+import type { FromHost, Give, HandBack, HostConfig, WireCarried } from './handoff.js';
 
 export interface SocketHostOptions extends HostConfig {
   readonly session: Session;
@@ -24,6 +24,45 @@ export interface SocketHostOptions extends HostConfig {
 export interface SocketHost {
   /** Answer what was received, refuse the rest, close; then onIdle. */
   drain(): void;
+  /**
+   * Gives every connection back to the parent at its next quiet point (see
+   * Connection.handOver), the ones handed over from now on included; those
+   * still held when drain() comes are closed after their last answer.
+   */
+  handBack(): void;
+}
+
+interface TcpHandle {
+  readStop(): number;
+  reading: boolean;
+  close(): void;
+}
+
+/**
+ * Takes the OS handle away from `socket`, which stops reading from it, with
+ * whatever the socket read and did not deliver yet (it was paused). Node does
+ * the same to a Socket it sends to another process.
+ */
+function detach(socket: NetSocket): { handle: TcpHandle; buffered: Buffer | null } | null {
+  const internal = socket as unknown as { _handle: TcpHandle | null };
+  const handle = internal._handle;
+  if (handle === null || socket.destroyed) return null;
+  handle.readStop();
+  handle.reading = false;
+  // Without its handle, the socket can neither read again nor close the descriptor.
+  internal._handle = null;
+  const buffered = socket.readableLength > 0 ? (socket.read() as Buffer | null) : null;
+  return { handle, buffered };
+}
+
+/** On the wire, bytes travel as base64: the channel carries JSON. */
+function fromWire(carried: WireCarried): Carried {
+  return { framed: carried.framed, bytes: Buffer.from(carried.bytes ?? '', 'base64') };
+}
+
+function toWire(carried: Carried, buffered: Buffer | null): WireCarried {
+  const bytes = buffered === null ? carried.bytes : Buffer.concat([carried.bytes, buffered]);
+  return bytes.length === 0 ? { framed: carried.framed } : { framed: carried.framed, bytes: bytes.toString('base64') };
 }
 
 export function hostSockets(options: SocketHostOptions): SocketHost {
@@ -44,7 +83,9 @@ export function hostSockets(options: SocketHostOptions): SocketHost {
       ? { log: reportingLogger((event) => send(envelope('report', { event })), 'debug') }
       : {}),
   };
-  const connections = new Set<Connection>();
+  /** Each connection served, with how to give it back to the parent. */
+  const connections = new Map<Connection, () => void>();
+  let handingBack = false;
   let served = 0;
   const idle = () => {
     if (connections.size === 0 && (shared.draining || (options.single === true && served > 0))) options.onIdle();
@@ -52,7 +93,7 @@ export function hostSockets(options: SocketHostOptions): SocketHost {
 
   process.on('message', (message: unknown, handle: unknown) => {
     if (!isEnvelope<Give>(message) || message['@fib'] !== 'socket' || handle == null) return;
-    const { id } = message;
+    const { id, carried } = message;
     served++;
     // Acknowledge first, read after: if this process dies before the
     // acknowledgement is out, the socket was never read and the parent
@@ -65,13 +106,40 @@ export function hostSockets(options: SocketHostOptions): SocketHost {
         socket.once('close', () => send(envelope('released', { id }), idle));
         return;
       }
-      const connection = new Connection(socket, options.session, options.limits, shared);
-      connections.add(connection);
+      const connection = new Connection(
+        socket,
+        options.session,
+        options.limits,
+        shared,
+        carried === undefined ? undefined : fromWire(carried),
+      );
+      let handedBack = false;
+      // At a quiet point: the descriptor and the unparsed bytes go to the
+      // parent; ours is closed once the message left (the kernel holds the
+      // one in flight), which leaves the connection open, now the parent's.
+      const giveBack = () =>
+        connection.handOver((state) => {
+          const detached = detach(socket);
+          if (detached === null || !process.connected) {
+            socket.destroy();
+            return;
+          }
+          handedBack = true;
+          const back = envelope('back', { id, carried: toWire(state, detached.buffered) });
+          process.send!(back, detached.handle as never, undefined, () => {
+            detached.handle.close();
+            socket.destroy();
+          });
+        });
+      connections.set(connection, giveBack);
       socket.once('close', () => {
         connections.delete(connection);
-        send(envelope('released', { id }), idle);
+        // The parent took it back: it is not released, it goes on elsewhere.
+        if (handedBack) idle();
+        else send(envelope('released', { id }), idle);
       });
       socket.resume();
+      if (handingBack) giveBack();
     });
   });
 
@@ -79,8 +147,13 @@ export function hostSockets(options: SocketHostOptions): SocketHost {
     drain() {
       if (shared.draining) return;
       shared.draining = true;
-      for (const connection of connections) connection.drain();
+      for (const connection of connections.keys()) connection.drain();
       idle();
+    },
+    handBack() {
+      if (shared.draining || handingBack) return;
+      handingBack = true;
+      for (const giveBack of connections.values()) giveBack();
     },
   };
 }
@@ -127,7 +200,9 @@ export async function serveHandedSockets(options: HandedSocketsOptions): Promise
   });
   host = running;
   process.on('message', (message: unknown) => {
-    if (isEnvelope<Drain>(message) && message['@fib'] === 'drain') running.drain();
+    if (!isEnvelope<Drain | HandBack>(message)) return;
+    if (message['@fib'] === 'drain') running.drain();
+    else if (message['@fib'] === 'hand-back') running.handBack();
   });
   process.send!(READY);
 }
