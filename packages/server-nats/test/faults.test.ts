@@ -3,7 +3,7 @@
 // that each test starts for itself on a free loopback port.
 import test from 'ava';
 import { RawClient, cpuTicks, isAlive, runBin, serverStarter, until, type BinRun } from '@fib/testkit';
-import { natsStarter } from './helpers/nats-servers.js';
+import { natsStarter, streamLeader } from './helpers/nats-servers.js';
 
 const PKG = '@fib/server-nats';
 const nats = natsStarter(test);
@@ -135,19 +135,6 @@ function fibOf(n: number): number {
   let [a, b] = [0, 1];
   for (let i = 0; i < n; i++) [a, b] = [b, a + b];
   return a;
-}
-
-/** The name of the node that leads the work-queue stream now. */
-async function streamLeader(url: string): Promise<string | undefined> {
-  const { connect } = await import('@nats-io/transport-node');
-  const { jetstreamManager } = await import('@nats-io/jetstream');
-  const nc = await connect({ servers: url });
-  try {
-    const jsm = await jetstreamManager(nc);
-    return (await jsm.streams.info('FIB_JOBS')).cluster?.leader;
-  } finally {
-    await nc.close();
-  }
 }
 
 test('a front-end SIGKILLed with a long job in the queue: the worker drops it instead of computing it for nobody', async (t) => {
