@@ -1,6 +1,6 @@
 import { OptionError } from '@fib/core';
 import { formatOptions, type OptionTable } from '@fib/core/cli';
-import { checkQueue, checkReplicas, parseNatsUrls } from './config.js';
+import { checkQueue, checkReplicas, checkStorage, parseNatsUrls } from './config.js';
 import type { NatsConfig } from './engine.js';
 
 /** The flags fib-server-nats adds to the common ones, for its --help (the same layout as theirs). */
@@ -17,6 +17,13 @@ const NATS_TABLE: OptionTable = {
     help: 'stream replicas when this front-end creates the stream (3 on a three-node cluster)',
     defaultText: '1',
   },
+  storage: {
+    flag: '--storage',
+    kind: 'string',
+    arg: 'memory|file',
+    help: "where the stream keeps jobs when this front-end creates it; front-ends hold every job until it is answered, so 'file' saves no request",
+    defaultText: 'memory',
+  },
   queue: {
     flag: '--queue',
     kind: 'string',
@@ -29,11 +36,11 @@ const NATS_TABLE: OptionTable = {
 const BUILT_IN_LINES = 2; // formatOptions ends with -h and -v, which the common table prints
 
 export const NATS_FLAGS_HELP = [
-  'NATS options (also FIB_NATS, FIB_REPLICAS, FIB_QUEUE):',
+  'NATS options (also FIB_NATS, FIB_REPLICAS, FIB_STORAGE, FIB_QUEUE):',
   ...formatOptions(NATS_TABLE).slice(0, -BUILT_IN_LINES),
 ].join('\n');
 
-const OURS = ['--nats', '--replicas', '--queue'] as const;
+const OURS = ['--nats', '--replicas', '--storage', '--queue'] as const;
 /** The common table's own bound for --workers. */
 const MAX_WORKERS = 1024;
 
@@ -97,6 +104,10 @@ export function extractNatsArgs(
   if (replicas !== undefined) {
     const label = given.has('--replicas') ? '--replicas' : 'FIB_REPLICAS';
     config.replicas = checkReplicas(/^\s*\d+\s*$/.test(replicas) ? Number(replicas) : replicas, label);
+  }
+  const storage = given.get('--storage') ?? nonEmpty(env.FIB_STORAGE);
+  if (storage !== undefined) {
+    config.storage = checkStorage(storage.trim(), given.has('--storage') ? '--storage' : 'FIB_STORAGE');
   }
   const queue = given.get('--queue') ?? nonEmpty(env.FIB_QUEUE);
   if (queue !== undefined) config.queue = checkQueue(queue.trim(), given.has('--queue') ? '--queue' : 'FIB_QUEUE');

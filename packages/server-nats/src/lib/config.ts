@@ -1,5 +1,6 @@
 import { OptionError, type StartOptions } from '@fib/core';
 import { MAX_REPLICAS, type NatsConfig } from './engine.js';
+import { STORAGES, type Storage } from './queue.js';
 import { QUEUE_NAME } from './wire.js';
 
 /** The library API's options: the common ones, plus NATS's. */
@@ -10,6 +11,15 @@ export interface NatsStartOptions extends StartOptions {
   replicas?: number;
   /** The queue's name (letters, digits, `-`, `_`), or 'private' for a queue of this server's own. */
   queue?: string;
+  /** Where the stream keeps its jobs when this front-end creates it: 'memory' (default) or 'file'. */
+  storage?: Storage;
+}
+
+export function checkStorage(value: unknown, label: string): Storage {
+  if (!(STORAGES as readonly unknown[]).includes(value)) {
+    throw new OptionError(`${label} must be ${STORAGES.join(' or ')} (got ${JSON.stringify(value)})`);
+  }
+  return value as Storage;
 }
 
 export function checkQueue(value: unknown, label: string): string {
@@ -58,6 +68,8 @@ export function splitStartOptions(options: NatsStartOptions | undefined): { comm
       nats.nats = parseNatsUrls(value as string | string[], 'options.nats');
     } else if (key === 'queue') {
       if (value !== undefined) nats.queue = checkQueue(value, 'options.queue');
+    } else if (key === 'storage') {
+      if (value !== undefined) nats.storage = checkStorage(value, 'options.storage');
     } else if (key === 'replicas') {
       if (value !== undefined) nats.replicas = checkReplicas(value, 'options.replicas');
     } else if (key === 'workers' && value === 0) {

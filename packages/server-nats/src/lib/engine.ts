@@ -13,6 +13,7 @@ import { workerFaultPlan } from '@fib/core/testing';
 import { startEmbeddedNats, type EmbeddedNats } from './embedded.js';
 import { FrontEnd } from './front-end.js';
 import { INSTALL_HINT, findNatsServer } from './nats-binary.js';
+import type { Storage } from './queue.js';
 import { queueNames } from './wire.js';
 
 /** esbuild bundles this module into dist/, beside the local worker's entry. */
@@ -28,6 +29,8 @@ export interface NatsConfig {
   readonly localWorkers?: number;
   /** Replicas of the stream, when this front-end is the one that creates it (default 1). */
   readonly replicas?: number;
+  /** Where the stream keeps its jobs, when this front-end creates it (default 'memory'; see StreamSettings). */
+  readonly storage?: Storage;
   /**
    * The queue's name (default: the default queue), so that several
    * deployments can share one NATS; PRIVATE_QUEUE: a queue of this
@@ -81,7 +84,7 @@ export async function createNatsEngine(
       servers,
       queue,
       privateQueue: isPrivate,
-      replicas: config.replicas ?? 1,
+      stream: { replicas: config.replicas ?? 1, storage: config.storage ?? 'memory' },
       // A busy connection holds at most one job per (local) worker in the
       // stream: another connection's job never waits behind more than that.
       window: options.workers,

@@ -4,7 +4,7 @@ import { FibError } from '@fib/protocol';
 import { ConnectionClosedError, EngineClosedError, type Session } from '@fib/core';
 import type { WorkerFaultPlan } from '@fib/core/testing';
 import { connectNats } from './connect.js';
-import { deleteQueue, setUpQueue } from './queue.js';
+import { deleteQueue, setUpQueue, type StreamSettings } from './queue.js';
 import {
   BATCH_MAX_N,
   CANCEL_SUBJECT,
@@ -86,8 +86,8 @@ class PendingJob {
 
 export interface FrontEndOptions {
   readonly servers: readonly string[];
-  /** Stream replicas when this front-end is the one that creates the stream. */
-  readonly replicas: number;
+  /** The stream's replicas and storage, when this front-end is the one that creates it. */
+  readonly stream: StreamSettings;
   /**
    * Jobs one connection may have in the stream at once; the rest wait at the
    * front-end. The stream is first in, first out, so this is the fairness
@@ -169,7 +169,7 @@ export class FrontEnd extends EventEmitter<FrontEndEvents> {
   static async start(options: FrontEndOptions): Promise<FrontEnd> {
     const nc = await connectNats(options.servers, 'fib-server-nats');
     try {
-      await setUpQueue(nc, options.queue, options.replicas);
+      await setUpQueue(nc, options.queue, options.stream);
       const frontEnd = new FrontEnd(nc, options);
       await nc.flush();
       return frontEnd;
@@ -421,6 +421,25 @@ export class FrontEnd extends EventEmitter<FrontEndEvents> {
     this.#down = false;
     this.emit('log', `reconnected to NATS at ${this.#nc.getServer()}`);
     this.#cancel(this.#abandoned.splice(0));
+    void this.#restoreQueue().then(() => this.#publishAgain());
+  }
+
+  /**
+   * A server that restarted has lost a memory stream, its consumer with it
+   * (and a cluster that restarted whole, even a file one): made again before
+   * the jobs go out again. Publishes meanwhile are refused and retried.
+   */
+  async #restoreQueue(): Promise<void> {
+    try {
+      await setUpQueue(this.#nc, this.#options.queue, this.#options.stream);
+    } catch (error) {
+      // Left to the publishes' own retries, then ERR busy past the grace.
+      this.emit('log', `could not set the work queue up again: ${error instanceof Error ? error.message : error}`);
+    }
+  }
+
+  #publishAgain(): void {
+    if (this.#closed) return;
     // Answers sent while we were away are lost (core NATS keeps none): every
     // job still unanswered goes out again, under a new message id so that
     // JetStream stores it even if the first copy is still there. A job done

@@ -25,13 +25,32 @@ const MAX_WAITING_PULLS = 4096;
  */
 const DUPLICATE_WINDOW_MS = 60_000;
 
-function streamConfig(names: QueueNames, replicas: number): Partial<StreamConfig> & { name: string } {
+/** Where the stream keeps its jobs: see StreamSettings. */
+export type Storage = 'memory' | 'file';
+export const STORAGES: readonly Storage[] = ['memory', 'file'];
+
+/** How the first front-end creates the stream. */
+export interface StreamSettings {
+  /** Copies of the stream across a cluster's nodes (1 to MAX_REPLICAS). */
+  readonly replicas: number;
+  /**
+   * 'memory' (the default): every job is also held by the front-end that
+   * asked until it is answered, and published again after a reconnect, so a
+   * copy on disk saves no request; storing and deleting it there cost
+   * nats-server about a third of its CPU per job. With replicas, a lost node's
+   * jobs live on in the others' memory. 'file': for a stream other clients
+   * read too, or to keep jobs across a restart of every node.
+   */
+  readonly storage: Storage;
+}
+
+function streamConfig(names: QueueNames, settings: StreamSettings): Partial<StreamConfig> & { name: string } {
   return {
     name: names.stream,
     subjects: [names.subject],
     retention: RetentionPolicy.Workqueue,
-    storage: StorageType.File,
-    num_replicas: replicas,
+    storage: settings.storage === 'file' ? StorageType.File : StorageType.Memory,
+    num_replicas: settings.replicas,
     max_msgs: MAX_STREAM_MESSAGES,
     duplicate_window: DUPLICATE_WINDOW_MS * 1e6,
   };
@@ -62,11 +81,11 @@ const SETUP_TIMEOUT_MS = 30_000;
 const SETUP_RETRY_MS = 500;
 
 /** ensureQueue, tried again while JetStream is not ready yet (a cluster electing its leader). */
-export async function setUpQueue(nc: NatsConnection, names: QueueNames, replicas: number): Promise<void> {
+export async function setUpQueue(nc: NatsConnection, names: QueueNames, settings: StreamSettings): Promise<void> {
   const deadline = Date.now() + SETUP_TIMEOUT_MS;
   for (;;) {
     try {
-      await ensureQueue(nc, names, replicas);
+      await ensureQueue(nc, names, settings);
       return;
     } catch (error) {
       if (Date.now() > deadline) throw error;
@@ -78,16 +97,16 @@ export async function setUpQueue(nc: NatsConnection, names: QueueNames, replicas
 /**
  * Creates the work-queue stream and its durable pull consumer if they do not
  * exist yet; every front-end does this at start, and the first one wins.
- * A stream made earlier with other settings (replicas) is used as it is.
+ * A stream made earlier with other settings (replicas, storage) is used as it is.
  */
-export async function ensureQueue(nc: NatsConnection, names: QueueNames, replicas: number): Promise<void> {
+export async function ensureQueue(nc: NatsConnection, names: QueueNames, settings: StreamSettings): Promise<void> {
   const jsm = await jetstreamManager(nc);
   try {
     await jsm.streams.info(names.stream);
   } catch (error) {
     if (!(error instanceof JetStreamApiError) || error.code !== STREAM_NOT_FOUND) throw error;
     try {
-      await jsm.streams.add(streamConfig(names, replicas));
+      await jsm.streams.add(streamConfig(names, settings));
     } catch (again) {
       // Another front-end created it in between: fine.
       if (!(again instanceof JetStreamApiError)) throw again;

@@ -119,6 +119,7 @@ export class NatsWorker extends EventEmitter<NatsWorkerEvents> {
   readonly #nc: NatsConnection;
   readonly #slots: Slot[];
   readonly #subscriptions: Subscription[];
+  readonly #names: QueueNames;
   readonly #pullSubject: string;
   readonly #sweeper: NodeJS.Timeout;
   #stopping: Promise<void> | null = null;
@@ -129,6 +130,7 @@ export class NatsWorker extends EventEmitter<NatsWorkerEvents> {
   private constructor(nc: NatsConnection, concurrency: number, names: QueueNames) {
     super();
     this.#nc = nc;
+    this.#names = names;
     this.#pullSubject = names.pull;
     const base = createInbox();
     this.#slots = Array.from({ length: concurrency }, (_, i) => new Slot(base, i));
@@ -247,12 +249,28 @@ export class NatsWorker extends EventEmitter<NatsWorkerEvents> {
     for await (const status of this.#nc.status()) {
       if (status.type === 'reconnect') {
         this.emit('log', `reconnected to NATS at ${this.#nc.getServer()}`);
-        // Pulls made before the disconnect died with it.
-        for (const slot of this.#slots) if (!slot.busy) this.#pull(slot);
+        void this.#pullAfterReconnect();
       } else if (status.type === 'disconnect') {
         this.emit('log', 'lost the NATS connection; reconnecting');
       }
     }
+  }
+
+  /**
+   * Pulls made before the disconnect died with it. A server that restarted
+   * may have lost the queue (a memory stream) until a front-end makes it
+   * again; a pull to a missing consumer is dropped without a word, so the
+   * worker waits for the consumer first.
+   */
+  async #pullAfterReconnect(): Promise<void> {
+    try {
+      await waitForQueue(this.#nc, this.#names, (line) => this.emit('log', line));
+    } catch (error) {
+      // NATS went away again: the next reconnect starts over; meanwhile the sweep renews lost pulls.
+      if (this.#nc.isClosed()) return;
+      this.emit('log', `while waiting for the work queue: ${error instanceof Error ? error.message : error}`);
+    }
+    for (const slot of this.#slots) if (!slot.busy) this.#pull(slot);
   }
 
   #onMessage(slot: Slot, msg: Msg): void {
