@@ -7,6 +7,7 @@ import { measurePerf, measureServer } from './lib/measure/baselines.js';
 import { measureClusterDesign } from './lib/measure/cluster-design.js';
 import { measureConnections } from './lib/measure/connections.js';
 import { measureHop } from './lib/measure/hop.js';
+import { measureNats } from './lib/measure/nats.js';
 import { measureMetricsCost, measureReload } from './lib/measure/operations.js';
 import { measureStrategies, STRATEGY_SETS } from './lib/measure/strategies.js';
 import { baselineScript } from './lib/measure/tools.js';
@@ -14,6 +15,8 @@ import { baselineScript } from './lib/measure/tools.js';
 const EXIT_USAGE = 2;
 /** Strategies measured with two workers, the machine's two cores. */
 const POOLED = new Set(['pool', 'process-pool', 'queue', 'cluster']);
+/** The issue's figure for fib-server-nats: a worker SIGKILLed every 0.5 s for 30 s. */
+const NATS_CHAOS_SECONDS = 30;
 
 const USAGE = `usage: npm run measure -- <figures> [options]
 
@@ -24,6 +27,10 @@ figures:
   queue        process-pool and queue against sequential and async (the same)
   cluster-design  the cluster against another build of it (--baseline PATH to its dist/bin.js):
                perf2 x 8, convoy, fib(27) x 4, a light client's latency beside a fib(38) loop
+  nats         nats (embedded NATS, 2 local workers; and with --storage file) against sequential and
+               async: convoy, fib(27) x 4, depth-1 and pipelined 4 x 64 rates, the CPU of the front-end,
+               nats-server and workers per request; a worker SIGKILLed every 0.5 s for 30 s; a 3-node
+               cluster losing its stream leader under load
   connections  thread and fork: start-up and memory per open connection
   hop          one hop to a worker thread without sockets: raw postMessage, piscina-shaped, piscina
   server       a server against the bare net server (depth 1) and the bare line server (deep)
@@ -120,6 +127,13 @@ async function main(argv: readonly string[]): Promise<object | null> {
         log,
       });
     }
+    case 'nats':
+      return measureNats({
+        rounds: positive('rounds', values.rounds, 3),
+        seconds: positive('seconds', values.seconds, 1.5, false),
+        chaosSeconds: NATS_CHAOS_SECONDS,
+        log,
+      });
     case 'connections':
       return measureConnections({ connections: positive('connections', values.connections, 20) });
     case 'hop':

@@ -140,7 +140,7 @@ export async function measureStrategies(
  * alone (no server, no client). On a VM whose two vCPUs share a core, or a
  * busy host, this is well under 2, and no server can beat it.
  */
-async function parallelCeiling(seconds: number): Promise<number> {
+export async function parallelCeiling(seconds: number): Promise<number> {
   const loop = `const f = (n) => (n < 2 ? n : f(n - 1) + f(n - 2));
 const end = Date.now() + ${seconds * 1000}; let done = 0;
 while (Date.now() < end) { f(27); done++; }
