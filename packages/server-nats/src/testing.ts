@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { tiedToParent } from './lib/tied.js';
+
+export { tiedToParent, type Command } from './lib/tied.js';
 import { queueNames } from './lib/wire.js';
 
 /** nats-server with JetStream is ready in ~50 ms; a loaded 2-core machine takes much longer. */

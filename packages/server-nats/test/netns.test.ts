@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tiedToParent } from '@fib/server-nats/testing';
 import { binPath, cpuTicks, until } from '@fib/testkit';
 
 const canRun = process.getuid?.() === 0 && spawnSync('ip', ['-V']).status === 0;
@@ -50,9 +51,14 @@ function tearDown(): void {
   }
 }
 
-/** Runs `command` inside a host's namespace (`ip netns exec` execs it: the pid is the command's). */
+/**
+ * Runs `command` inside a host's namespace (`ip netns exec` execs it: the pid
+ * is the command's), tied to this test process: should ava kill it on a
+ * timeout, before the after-hook, the command dies with it.
+ */
 function runIn(host: Host, command: string, args: readonly string[]): { child: ChildProcess; out: () => string } {
-  const child = spawn('ip', ['netns', 'exec', ns(host), command, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const tied = tiedToParent({ file: command, args });
+  const child = spawn('ip', ['netns', 'exec', ns(host), tied.file, ...tied.args], { stdio: ['pipe', 'pipe', 'pipe'] });
   processes.push(child);
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
