@@ -34,11 +34,13 @@ export {
 } from './lib/strategy.js';
 export { retryOnce } from './lib/retry.js';
 export {
+  DEFAULT_HOP_N,
   Dispatcher,
   poolDispatcher,
   type DispatcherOptions,
   type DispatchSession,
 } from './lib/dispatch/dispatcher.js';
+export { describeJobs, taskOf } from './lib/dispatch/task.js';
 export { FairQueue } from './lib/dispatch/fair-queue.js';
 export { Job, Lane } from './lib/dispatch/job.js';
 export { inlineUpTo } from './lib/dispatch/inline.js';

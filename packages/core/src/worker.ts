@@ -5,6 +5,7 @@
  * strategies start one per connection.
  */
 export { fib } from './lib/fib.js';
+export { runTask, type WorkerAnswer, type WorkerTask } from './lib/dispatch/task.js';
 export {
   DRAIN,
   MARK,

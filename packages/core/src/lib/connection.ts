@@ -116,6 +116,12 @@ export class Connection {
   /** performance.now() of the read being parsed (or of the held bytes' read). */
   #readAt = 0;
   #heldAt = 0;
+  /**
+   * Answers from workers, written together once this tick's promise
+   * reactions are done: a batch's answers resolve one after another, and a
+   * write each would cost more than computing them.
+   */
+  #out = '';
   /** Answers of the current read that go out in its own write. */
   #immediate = 0;
   /** With metrics on, the read time of each slot's request, in step with `#slots`. */
@@ -207,6 +213,11 @@ export class Connection {
     const quiet = this.#handOver;
     const socket = this.#socket;
     if (quiet === null || this.#pending !== 0 || this.#paused !== 0 || this.#ending || socket.destroyed) return;
+    // Answers batched for the end of this tick go out first: they are this process's to write.
+    if (this.#out !== '') {
+      this.#writeOut();
+      if (this.#paused !== 0) return;
+    }
     if (socket.writableLength > 0) {
       // Answers still on their way out: an empty write's callback runs once they all left.
       if (!this.#flushing) {
@@ -372,7 +383,7 @@ export class Connection {
     const first = this.#head;
     let head = first;
     while (head < slots.length && slots[head] !== undefined) out += slots[head++];
-    this.#write(out);
+    this.#write(out, true);
     if (this.#stats !== null) this.#observeWritten(first, head);
     if (head === slots.length) {
       slots.length = 0;
@@ -404,8 +415,19 @@ export class Connection {
     if (!(this.#paused & PAUSED_PIPELINE)) this.#unpause(0);
   }
 
-  #write(out: string): void {
+  /** Writes `out` now, or with the answers already waiting (`soon`: at the end of this tick). */
+  #write(out: string, soon = false): void {
     if (this.#closed || this.#socket.writableEnded) return;
+    if (soon || this.#out !== '') {
+      if (this.#out === '') process.nextTick(() => this.#writeOut());
+      this.#out += out;
+    } else if (!this.#socket.write(out, 'latin1')) this.#pause(PAUSED_WRITE);
+  }
+
+  #writeOut(): void {
+    const out = this.#out;
+    this.#out = '';
+    if (out === '' || this.#closed || this.#socket.writableEnded) return;
     if (!this.#socket.write(out, 'latin1')) this.#pause(PAUSED_WRITE);
   }
 
@@ -432,6 +454,7 @@ export class Connection {
   #end(): void {
     if (this.#closed || this.#handedOver) return;
     this.#ending = true;
+    this.#writeOut();
     const socket = this.#socket;
     socket.end();
     setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();

@@ -15,7 +15,7 @@ export function retryOnce(run: (attempt: 1 | 2) => Promise<number>): Promise<num
     if (!(error instanceof WorkerDiedError)) throw error;
     return attempt(run, 2).then(undefined, (again: unknown) => {
       if (!(again instanceof WorkerDiedError)) throw again;
-      throw new FibError('internal', 'the worker computing this request died, twice', { cause: again });
+      throw diedTwice(again);
     });
   });
 }
@@ -27,4 +27,9 @@ function attempt(run: (attempt: 1 | 2) => Promise<number>, n: 1 | 2): Promise<nu
   } catch (error) {
     return Promise.reject(error);
   }
+}
+
+/** What a request whose worker died on its retry too is answered with: `ERR internal`, the second death its cause. */
+export function diedTwice(cause: WorkerDiedError): FibError {
+  return new FibError('internal', 'the worker computing this request died, twice', { cause });
 }

@@ -1,11 +1,28 @@
-import { ConnectionClosedError, EngineClosedError } from '../errors.js';
-import { retryOnce } from '../retry.js';
+import { ConnectionClosedError, EngineClosedError, WorkerDiedError } from '../errors.js';
+import { diedTwice } from '../retry.js';
 import type { HistogramData } from '../stats.js';
 import type { Session } from '../strategy.js';
 import { FairQueue } from './fair-queue.js';
 import { Job, Lane } from './job.js';
+import type { WorkerAnswer } from './task.js';
 
 const MS_PER_S = 1000;
+/** fib(n) costs about this many times fib(n - 1): the golden ratio. */
+const GROWTH = (1 + Math.sqrt(5)) / 2;
+/**
+ * The n whose fib costs about one hop to a worker and back, when a strategy
+ * has not measured its own: a thread hop on this project's 2-core machine
+ * (`npm run measure -- dispatch`).
+ */
+export const DEFAULT_HOP_N = 15;
+/**
+ * A batch computes in about this many hops at most: enough to pay for the
+ * message it travels in, little enough that a light connection's job waits
+ * for no more than that behind it (the fairness bound).
+ */
+const BATCH_BUDGET_HOPS = 2;
+/** Jobs in one message at most, however cheap: bounds a message's size and its answer's. */
+const MAX_BATCH = 256;
 
 /** A session whose answers always come later, from a worker. */
 export interface DispatchSession extends Session {
@@ -14,40 +31,57 @@ export interface DispatchSession extends Session {
 
 export interface DispatcherOptions<W> {
   /**
-   * Hands `job` to `worker`, which holds nothing. The strategy reports the
-   * outcome with `answer`, `failed` or `lost`.
+   * Hands `jobs` to `worker`, which holds nothing, in one message (see
+   * `taskOf`). The strategy reports the outcome with `answer`, `failed` or
+   * `lost`.
    */
-  readonly send: (worker: W, job: Job) => void;
+  readonly send: (worker: W, jobs: readonly Job[]) => void;
   /** fib_queue_wait_seconds, when metrics are on. */
   readonly queueWait?: HistogramData | null;
+  /** The n whose fib costs about one hop to this strategy's workers and back (default DEFAULT_HOP_N). */
+  readonly hopN?: number;
 }
 
 /**
  * The one way requests reach workers in the strategies that have them: each
  * connection's jobs wait in a lane of a FairQueue, and a worker that is free
- * takes the next job across lanes in turn. A worker holds one job at a time,
- * so nothing waits in a worker behind another connection's backlog. A job
- * whose worker died is retried once, ahead of the queue, then answered
- * `ERR internal` (retryOnce); a closed connection's waiting jobs are dropped.
+ * takes the next jobs across lanes in turn. A worker holds one batch at a
+ * time, so nothing waits in a worker behind another connection's backlog.
+ *
+ * Batching: jobs asked for together (one read, or while every worker was
+ * busy) travel in one message, as long as the batch's estimated cost stays
+ * within BATCH_BUDGET_HOPS hops (fib(n) costs GROWTH^(n - hopN) hops). A job
+ * that costs more goes alone, so expensive jobs spread over the free
+ * workers and no cheap job waits behind one in the same message.
+ *
+ * A job whose worker died is retried once, alone and ahead of the queue (it
+ * may be the one that killed it), then answered `ERR internal` (the rule of
+ * `retryOnce`, kept here without its promise per job); a closed connection's
+ * waiting jobs are dropped.
  *
  * `W` is whatever the strategy calls a worker: a WorkerHandle, or a slot
- * number for a pool library that is fed one job per thread.
+ * number for a pool library that is fed one task per thread.
  */
 export class Dispatcher<W> {
   readonly #queue = new FairQueue();
   /** Free workers, most recently freed last (its caches are warm). */
   readonly #idle: W[] = [];
-  readonly #held = new Map<W, Job>();
-  /** Workers that finish the job they hold and take no other. */
+  readonly #held = new Map<W, readonly Job[]>();
+  /** Workers that finish the batch they hold and take no other. */
   readonly #retired = new Set<W>();
-  readonly #send: (worker: W, job: Job) => void;
+  readonly #send: (worker: W, jobs: readonly Job[]) => void;
   readonly #queueWait: HistogramData | null;
+  /** What a batch may cost, in units of fib(0)'s cost. */
+  readonly #budget: number;
   #nextId = 0;
   #closed: Error | null = null;
+  /** A microtask will hand the queued jobs to the idle workers. */
+  #pumping = false;
 
   constructor(options: DispatcherOptions<W>) {
     this.#send = options.send;
     this.#queueWait = options.queueWait ?? null;
+    this.#budget = BATCH_BUDGET_HOPS * GROWTH ** (options.hopN ?? DEFAULT_HOP_N);
   }
 
   /** Jobs waiting for a worker. */
@@ -59,7 +93,7 @@ export class Dispatcher<W> {
   open(): DispatchSession {
     const lane = new Lane();
     return {
-      compute: (n) => retryOnce((attempt) => this.#submit(n, lane, attempt)),
+      compute: (n) => this.#submit(n, lane),
       close: () => {
         lane.closed = true;
         for (const job of this.#queue.drop(lane)) job.reject(new ConnectionClosedError());
@@ -67,48 +101,46 @@ export class Dispatcher<W> {
     };
   }
 
-  /** The job `worker` holds, if any. */
-  holds(worker: W): Job | undefined {
+  /** The jobs `worker` holds, if any, in the order of its answers. */
+  holds(worker: W): readonly Job[] | undefined {
     return this.#held.get(worker);
   }
 
-  /** `worker` is free (new, or done): it takes the next job, or waits for one. */
+  /** `worker` is free (new, or done): it takes the next batch, or waits for one. */
   ready(worker: W): void {
     if (this.#retired.has(worker) || this.#closed !== null) return;
-    const job = this.#queue.shift();
-    if (job === undefined) this.#idle.push(worker);
-    else this.#dispatch(worker, job);
+    if (this.#queue.size === 0) this.#idle.push(worker);
+    else this.#dispatch(worker);
   }
 
-  /** `worker` computed the job it holds; it is free again. */
-  answer(worker: W, value: number): void {
-    const job = this.#held.get(worker);
+  /** `worker` computed the batch it holds (`answer`, one value per job); it is free again. */
+  answer(worker: W, answer: WorkerAnswer): void {
+    const jobs = this.#held.get(worker);
     this.#held.delete(worker);
-    job?.resolve(value);
+    if (jobs !== undefined) {
+      if (typeof answer === 'number') jobs[0]!.resolve(answer);
+      else for (let i = 0; i < jobs.length; i++) jobs[i]!.resolve(answer[i]!);
+    }
     this.ready(worker);
   }
 
-  /** The job `worker` holds failed with `error` (a WorkerDiedError is retried once); the worker lives on. */
+  /** The batch `worker` holds failed with `error` (a WorkerDiedError is retried once); the worker lives on. */
   failed(worker: W, error: unknown): void {
-    const job = this.#held.get(worker);
-    this.#held.delete(worker);
-    job?.reject(error);
+    this.#reject(worker, error);
     this.ready(worker);
   }
 
-  /** `worker` takes no job after the one it holds (it is being replaced). */
+  /** `worker` takes no batch after the one it holds (it is being replaced). */
   retire(worker: W): void {
     this.#retired.add(worker);
     this.#unidle(worker);
   }
 
-  /** `worker` is gone; the job it held fails with `error` (a WorkerDiedError: retried once). */
+  /** `worker` is gone; the jobs it held fail with `error` (a WorkerDiedError: each retried once). */
   lost(worker: W, error: unknown): void {
     this.#retired.delete(worker);
     this.#unidle(worker);
-    const job = this.#held.get(worker);
-    this.#held.delete(worker);
-    job?.reject(error);
+    this.#reject(worker, error);
   }
 
   /** No job waits any more: those queued are rejected with `error`, and so are new ones. */
@@ -118,24 +150,69 @@ export class Dispatcher<W> {
     for (const job of this.#queue.clear()) job.reject(error);
   }
 
-  #submit(n: number, lane: Lane, attempt: 1 | 2): Promise<number> {
+  #submit(n: number, lane: Lane): Promise<number> {
     if (this.#closed !== null) return Promise.reject(this.#closed);
-    // A retry for a connection that is gone is not worth a worker's time.
     if (lane.closed) return Promise.reject(new ConnectionClosedError());
-    const job = new Job(++this.#nextId, n, lane, attempt);
-    if (this.#queueWait !== null) job.queuedAt = performance.now();
-    // A free worker means nothing is queued: it would have taken it.
-    const worker = this.#idle.pop();
-    if (worker === undefined) this.#queue.push(job);
-    else this.#dispatch(worker, job);
+    const job = new Job(++this.#nextId, n, lane);
+    this.#enqueue(job);
     return job.promise;
   }
 
-  #dispatch(worker: W, job: Job): void {
-    // A job that found a free worker waited 0 s: it counts, so that the share of jobs that waited shows.
-    this.#queueWait?.observe((performance.now() - job.queuedAt) / MS_PER_S);
-    this.#held.set(worker, job);
-    this.#send(worker, job);
+  #enqueue(job: Job): void {
+    if (this.#queueWait !== null) job.queuedAt = performance.now();
+    this.#queue.push(job);
+    // Every read of this turn of the event loop is parsed before the pump runs: its requests share batches.
+    if (this.#idle.length > 0 && !this.#pumping) {
+      this.#pumping = true;
+      setImmediate(() => this.#pump());
+    }
+  }
+
+  #pump(): void {
+    this.#pumping = false;
+    while (this.#idle.length > 0 && this.#queue.size > 0) this.#dispatch(this.#idle.pop()!);
+  }
+
+  /** Hands `worker` the next batch: the queue is not empty. */
+  #dispatch(worker: W): void {
+    const queue = this.#queue;
+    const first = queue.shift()!;
+    const jobs = [first];
+    let cost = GROWTH ** first.n;
+    // A retry goes alone: it may be what killed its worker. So does a job that costs more than a batch may.
+    if (first.attempt === 1 && cost <= this.#budget) {
+      for (let next = queue.peek(); next !== undefined && jobs.length < MAX_BATCH; next = queue.peek()) {
+        cost += GROWTH ** next.n;
+        if (next.attempt === 2 || cost > this.#budget) break;
+        jobs.push(queue.shift()!);
+      }
+    }
+    if (this.#queueWait !== null) {
+      // A job that found a free worker waited ~0 s: it counts, so that the share of jobs that waited shows.
+      const now = performance.now();
+      for (const job of jobs) this.#queueWait.observe((now - job.queuedAt) / MS_PER_S);
+    }
+    this.#held.set(worker, jobs);
+    this.#send(worker, jobs);
+  }
+
+  #reject(worker: W, error: unknown): void {
+    const jobs = this.#held.get(worker);
+    this.#held.delete(worker);
+    if (jobs !== undefined) for (const job of jobs) this.#fail(job, error);
+  }
+
+  /** A job that failed: a first death is retried, a second is `ERR internal`, anything else passes on. */
+  #fail(job: Job, error: unknown): void {
+    if (!(error instanceof WorkerDiedError)) job.reject(error);
+    else if (job.attempt === 2) job.reject(diedTwice(error));
+    // A retry for a connection that is gone is not worth a worker's time.
+    else if (job.lane.closed) job.reject(new ConnectionClosedError());
+    else if (this.#closed !== null) job.reject(this.#closed);
+    else {
+      job.attempt = 2;
+      this.#enqueue(job);
+    }
   }
 
   #unidle(worker: W): void {
@@ -145,21 +222,21 @@ export class Dispatcher<W> {
 }
 
 /**
- * A dispatcher for a pool library (piscina, tinypool) that runs `run(n)` on
- * one of `size` workers: it is fed at most one job per worker, so its own
+ * A dispatcher for a pool library (piscina, tinypool) that runs `run(jobs)`
+ * on one of `size` workers: it is fed at most one task per worker, so its own
  * queue stays empty and the fair queue decides who goes next. `run` rejects
  * with WorkerDiedError when the worker died (the library replaces it).
  */
 export function poolDispatcher(
   size: number,
-  run: (job: Job) => Promise<number>,
-  queueWait: HistogramData | null = null,
+  run: (jobs: readonly Job[]) => Promise<WorkerAnswer>,
+  options: Omit<DispatcherOptions<number>, 'send'> = {},
 ): Dispatcher<number> {
   const dispatcher: Dispatcher<number> = new Dispatcher<number>({
-    queueWait,
-    send: (slot, job) => {
-      run(job).then(
-        (value) => dispatcher.answer(slot, value),
+    ...options,
+    send: (slot, jobs) => {
+      run(jobs).then(
+        (answer) => dispatcher.answer(slot, answer),
         (error: unknown) => dispatcher.failed(slot, error),
       );
     },

@@ -31,6 +31,15 @@ export class FairQueue {
     if (lane.waiting === 1) this.#turns.add(lane);
   }
 
+  /** The job `shift` would return, left in place. */
+  peek(): Job | undefined {
+    if (this.#retries.length > 0) return this.#retries[0];
+    const first = this.#turns.values().next();
+    if (first.done === true) return undefined;
+    const lane = first.value;
+    return lane.jobs[lane.head];
+  }
+
   shift(): Job | undefined {
     const retry = this.#retries.shift();
     if (retry !== undefined) {

@@ -24,7 +24,8 @@ export class Job {
     readonly id: number,
     readonly n: number,
     readonly lane: Lane,
-    readonly attempt: 1 | 2,
+    /** 2 once its worker died: it is retried once, alone and ahead of the queue. */
+    public attempt: 1 | 2 = 1,
   ) {
     let resolve!: (value: number) => void;
     let reject!: (error: unknown) => void;
