@@ -39,6 +39,8 @@ test.serial('a connection that goes away cancels its queued jobs', async (t) => 
     const session = engine.open!();
     // About a second of work for the single thread if nothing were cancelled.
     const jobs = Array.from({ length: 40 }, () => session.compute(30));
+    // Jobs go to the threads at the end of the event loop's turn (those of one read share batches).
+    await new Promise((resolve) => setImmediate(resolve));
     session.close();
     const settled = await Promise.allSettled(jobs);
     // The job the thread holds finishes (ending a thread costs more than fib(30));

@@ -1,8 +1,6 @@
 // The module tinypool's child-process entry imports in every pool process;
 // tinypool calls its default export once per task.
-import { fib, setUpChildProcess } from '@fib/core/worker';
-import { enactWorkerFault } from '@fib/core/testing';
-import type { PoolTask } from './lib/task.js';
+import { runTask, setUpChildProcess } from '@fib/core/worker';
 
 interface TinypoolState {
   readonly isChildProcess?: boolean;
@@ -10,6 +8,5 @@ interface TinypoolState {
 const tinypool = (process as { __tinypool_state__?: TinypoolState }).__tinypool_state__;
 setUpChildProcess('@fib/server-process-pool dist/task.js', tinypool?.isChildProcess === true);
 
-export default function compute(task: PoolTask): number | Promise<never> {
-  return typeof task === 'number' ? fib(task) : enactWorkerFault(task.fault);
-}
+/** One job's n, or a batch (see `taskOf` in @fib/core). */
+export default runTask;

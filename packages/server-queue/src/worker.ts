@@ -1,7 +1,6 @@
-// A queue worker process: computes the one job the server sends it, answers,
+// A queue worker process: computes the one task (a job or a batch) the server sends it, answers,
 // and so asks for the next. Nothing else runs here.
-import { envelope, fib, isEnvelope, READY, setUpChildProcess, type Drain } from '@fib/core/worker';
-import { enactWorkerFault } from '@fib/core/testing';
+import { envelope, isEnvelope, READY, runTask, setUpChildProcess, type Drain } from '@fib/core/worker';
 import type { JobMessage, ResultMessage } from './lib/messages.js';
 
 setUpChildProcess('@fib/server-queue dist/worker.js');
@@ -16,11 +15,10 @@ process.on('message', (message: unknown) => {
     return;
   }
   if (!isEnvelope<JobMessage>(message) || message['@fib'] !== 'job') return;
-  if (message.fault !== undefined) {
-    void enactWorkerFault(message.fault);
-    return;
-  }
-  const result: ResultMessage = envelope('result', { id: message.id, value: fib(message.n) });
+  const value = runTask(message.task);
+  // A test-only fault: the process is dying.
+  if (value instanceof Promise) return;
+  const result: ResultMessage = envelope('result', { id: message.id, value });
   // The server may have gone while we computed: 'disconnect' is on its way.
   if (process.connected) send(result);
 });

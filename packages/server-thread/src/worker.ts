@@ -1,6 +1,5 @@
 import { isMainThread, parentPort } from 'node:worker_threads';
-import { envelope, fib, isEnvelope, READY } from '@fib/core/worker';
-import { enactWorkerFault } from '@fib/core/testing';
+import { envelope, isEnvelope, READY, runTask } from '@fib/core/worker';
 import type { AnswerMessage, JobMessage } from './lib/messages.js';
 
 if (isMainThread || parentPort === null) {
@@ -8,15 +7,14 @@ if (isMainThread || parentPort === null) {
 }
 const port = parentPort;
 
-// Jobs are computed one at a time in arrival order, so each answer belongs to
-// the oldest job not answered yet: no ids needed.
+// The thread is sent a task only when it holds none, so each answer is the
+// answer to the one task it holds: no ids needed.
 port.on('message', (message: unknown) => {
   if (!isEnvelope<JobMessage>(message) || message['@fib'] !== 'job') return;
-  if (message.fault !== undefined) {
-    void enactWorkerFault(message.fault);
-    return;
-  }
-  const answer: AnswerMessage = envelope('answer', { value: fib(message.n) });
+  const value = runTask(message.task);
+  // A test-only fault: the thread is dying.
+  if (value instanceof Promise) return;
+  const answer: AnswerMessage = envelope('answer', { value });
   port.postMessage(answer);
 });
 port.postMessage(READY);

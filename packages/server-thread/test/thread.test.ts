@@ -46,7 +46,7 @@ workerThreadSuite(test, {
   pkg: '@fib/server-thread',
   bin: 'fib-server-thread',
   oneThread: [],
-  diedLog: /connection thread \d+ died \(.*\); it is replaced and its request retried once/,
+  diedLog: /connection thread \d+ died \(.*\); it is replaced and its requests retried once/,
 });
 
 test('connections pipelining heavy and light requests each get their answers in order', async (t) => {

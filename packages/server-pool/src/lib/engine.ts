@@ -3,13 +3,14 @@ import {
   WorkerDiedError,
   poolDispatcher,
   reason,
+  taskOf,
   warmUp,
   type ComputeEngine,
   type ServerContext,
   type ServerOptions,
 } from '@fib/core';
 import { workerFaultPlan } from '@fib/core/testing';
-import type { PoolTask } from './task.js';
+import type { WorkerAnswer, WorkerTask } from '@fib/core/worker';
 
 /** Built by esbuild beside this module's bundle (see scripts/build.mjs). */
 const WORKER_URL = new URL('./worker.js', import.meta.url);
@@ -21,7 +22,10 @@ const WORKER_URL = new URL('./worker.js', import.meta.url);
  */
 const WORKER_HEAP_LIMIT_MB = 64;
 
-type Pool = Piscina<PoolTask, number>;
+/** fib(n) for this n costs about one hop to a pool thread and back (`npm run measure -- dispatch`). */
+const POOL_HOP_N = 15;
+
+type Pool = Piscina<WorkerTask, WorkerAnswer>;
 
 /**
  * The futures-style strategy: every request is `pool.run(n)` on a piscina
@@ -34,7 +38,7 @@ export async function createPoolEngine(options: ServerOptions, context: ServerCo
   const { report } = context;
   const faults = workerFaultPlan();
   const makePool = (): Pool => {
-    const made = new Piscina<PoolTask, number>({
+    const made = new Piscina<WorkerTask, WorkerAnswer>({
       filename: WORKER_URL.href,
       // A fixed size: piscina's defaults start threads on demand and end them
       // when idle (idleTimeout 0), which puts thread starts on the hot path.
@@ -76,22 +80,20 @@ export async function createPoolEngine(options: ServerOptions, context: ServerCo
   const retiring = new Set<Pool>();
   const dispatcher = poolDispatcher(
     options.workers,
-    (job) => {
-      const fault = faults?.take(job.n);
-      return pool.run(fault === undefined ? job.n : { fault }).catch((error: unknown) => {
+    (jobs) =>
+      pool.run(taskOf(jobs, faults)).catch((error: unknown) => {
         // The task itself cannot throw (n is validated, the recursion is at
         // most 78 deep): a rejection means the thread died, and piscina has
         // already replaced it.
         report({
           level: 'warn',
           event: 'worker-died',
-          msg: `a pool thread died (${reason(error)}); piscina replaces it and its request is retried once`,
+          msg: `a pool thread died (${reason(error)}); piscina replaces it and its requests are retried once`,
           err: error,
         });
         throw new WorkerDiedError('the pool thread computing this request died', { cause: error });
-      });
-    },
-    context.metrics?.trackQueue() ?? null,
+      }),
+    { queueWait: context.metrics?.trackQueue() ?? null, hopN: POOL_HOP_N },
   );
   return {
     open: () => dispatcher.open(),

@@ -1,8 +1,10 @@
 import Tinypool from 'tinypool';
 import {
+  describeJobs,
   poolDispatcher,
   reason,
   STOP_GRACE_MS,
+  taskOf,
   WorkerDiedError,
   warmUp,
   type ComputeEngine,
@@ -11,7 +13,7 @@ import {
   type ServerOptions,
 } from '@fib/core';
 import { workerFaultPlan, type WorkerFaultPlan } from '@fib/core/testing';
-import type { PoolTask } from './task.js';
+import type { WorkerAnswer } from '@fib/core/worker';
 
 /** The pool's processes live as long as the server: tinypool's idle timeout is never reached. */
 const KEEP_IDLE_WORKERS_MS = 2 ** 31 - 1;
@@ -23,6 +25,8 @@ const KEEP_IDLE_WORKERS_MS = 2 ** 31 - 1;
  * milliseconds, and this bounds the wait for it.
  */
 const KILLED_EXIT_WAIT_MS = 1000;
+/** fib(n) for this n costs about one hop to a pool process and back (`npm run measure -- dispatch`). */
+const PROCESS_POOL_HOP_N = 15;
 /** tinypool's ProcessWorker rejects the tasks of a child that exits with this message. */
 const TINYPOOL_WORKER_EXITED = 'Worker exited unexpectedly';
 /**
@@ -74,21 +78,18 @@ export async function createProcessPoolEngine(options: ServerOptions, context: S
 
   const dispatcher = poolDispatcher(
     options.workers,
-    (job) => {
-      const fault = faults?.take(job.n);
-      const task: PoolTask = fault === undefined ? job.n : { n: job.n, fault };
-      return (pool.run(task) as Promise<number>).catch((error: unknown) => {
+    (jobs) =>
+      (pool.run(taskOf(jobs, faults)) as Promise<WorkerAnswer>).catch((error: unknown) => {
         if (!isWorkerDeath(error)) throw error;
         report({
           level: 'warn',
           event: 'worker-died',
-          msg: `the pool process computing fib(${job.n}) died (${error.message}); it is replaced`,
+          msg: `the pool process computing ${describeJobs(jobs)} died (${error.message}); it is replaced`,
           err: error,
         });
         throw new WorkerDiedError(undefined, { cause: error });
-      });
-    },
-    context.metrics?.trackQueue() ?? null,
+      }),
+    { queueWait: context.metrics?.trackQueue() ?? null, hopN: PROCESS_POOL_HOP_N },
   );
 
   try {

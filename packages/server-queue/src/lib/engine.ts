@@ -1,11 +1,13 @@
 import { fork } from 'node:child_process';
 import { FibError } from '@fib/protocol';
 import {
+  describeJobs,
   Dispatcher,
   envelope,
   isEnvelope,
   processHandle,
   Supervisor,
+  taskOf,
   trackSupervisor,
   WorkerDiedError,
   type ComputeEngine,
@@ -16,26 +18,26 @@ import {
 import { workerFaultPlan } from '@fib/core/testing';
 import type { JobMessage, ResultMessage } from './messages.js';
 
+/** fib(n) for this n costs about one hop to a queue worker and back (`npm run measure -- dispatch`). */
+const QUEUE_HOP_N = 15;
+
 /** esbuild bundles this module into dist/, beside the worker entry. */
 const WORKER_ENTRY = new URL('./worker.js', import.meta.url);
 
 /**
  * The parent side: workers kept by core's Supervisor, fed by core's fair
  * Dispatcher. A worker is sent a job only when it is free; its answer is its
- * request for the next one, so a request costs one IPC round trip.
+ * request for the next one, so a batch of requests costs one IPC round trip.
  */
 export async function createQueueEngine(options: ServerOptions, context: ServerContext): Promise<ComputeEngine> {
   const { report, metrics } = context;
   const faults = workerFaultPlan();
   const dispatcher: Dispatcher<WorkerHandle> = new Dispatcher<WorkerHandle>({
     queueWait: metrics?.trackQueue() ?? null,
-    send: (worker, job) => {
-      const fault = faults?.take(job.n);
-      const message: JobMessage = envelope(
-        'job',
-        fault === undefined ? { id: job.id, n: job.n } : { id: job.id, n: job.n, fault },
-      );
-      // A worker that cannot take it is dying: its exit fails the job, which is then retried.
+    hopN: QUEUE_HOP_N,
+    send: (worker, jobs) => {
+      const message: JobMessage = envelope('job', { id: jobs[0]!.id, task: taskOf(jobs, faults) });
+      // A worker that cannot take it is dying: its exit fails the jobs, which are then retried.
       if (!worker.send(message)) supervisor.retire(worker);
     },
   });
@@ -45,15 +47,15 @@ export async function createQueueEngine(options: ServerOptions, context: ServerC
     report,
     spawn: () => processHandle(fork(WORKER_ENTRY, [], { serialization: 'json' })),
     held: (worker) => {
-      const job = dispatcher.holds(worker);
-      return job === undefined ? '' : ` while computing fib(${job.n})`;
+      const jobs = dispatcher.holds(worker);
+      return jobs === undefined ? '' : ` while computing ${describeJobs(jobs)}`;
     },
   });
   if (metrics !== null) trackSupervisor(metrics, supervisor, true);
   supervisor.on('ready', (worker) => {
     worker.onMessage((message) => {
       if (!isEnvelope<ResultMessage>(message) || message['@fib'] !== 'result') return;
-      if (dispatcher.holds(worker)?.id === message.id) return dispatcher.answer(worker, message.value);
+      if (dispatcher.holds(worker)?.[0]?.id === message.id) return dispatcher.answer(worker, message.value);
       report({
         level: 'error',
         event: 'worker-misbehaved',
@@ -67,10 +69,11 @@ export async function createQueueEngine(options: ServerOptions, context: ServerC
   // Being replaced (a reload): it answers the job it holds and gets no other.
   supervisor.on('retiring', (worker) => dispatcher.retire(worker));
   supervisor.on('exit', ({ worker, exit }) => {
-    const n = dispatcher.holds(worker)?.n;
+    const jobs = dispatcher.holds(worker);
+    if (jobs === undefined) return dispatcher.lost(worker, null);
     dispatcher.lost(
       worker,
-      new WorkerDiedError(`queue worker ${worker.id} died computing fib(${n})`, { cause: exit.error }),
+      new WorkerDiedError(`queue worker ${worker.id} died computing ${describeJobs(jobs)}`, { cause: exit.error }),
     );
   });
   supervisor.on('fatal', (error) => {

@@ -1,5 +1,4 @@
-import type { Envelope } from '@fib/core';
-import type { WorkerFault } from '@fib/core/testing';
+import type { Envelope, WorkerAnswer, WorkerTask } from '@fib/core';
 
 /**
  * Everything the server and its queue workers say to each other besides
@@ -7,16 +6,8 @@ import type { WorkerFault } from '@fib/core/testing';
  * this small it measured faster here than `serialization: 'advanced'`.
  */
 
-/** Server to worker: one job, sent only to a worker that is idle. */
-export type JobMessage = Envelope<
-  'job',
-  {
-    id: number;
-    n: number;
-    /** Only when the test-only fault injection is armed: die instead of computing. */
-    fault?: WorkerFault;
-  }
->;
+/** Server to worker: one job or a batch (see `taskOf`), sent only to a worker that is idle; `id` is its first job's. */
+export type JobMessage = Envelope<'job', { id: number; task: WorkerTask }>;
 
-/** Worker to server: the job's answer; it also says the worker is idle again (the next job may come). */
-export type ResultMessage = Envelope<'result', { id: number; value: number }>;
+/** Worker to server: the task's answer; it also says the worker is idle again (the next task may come). */
+export type ResultMessage = Envelope<'result', { id: number; value: WorkerAnswer }>;

@@ -1,10 +1,11 @@
 import { Worker } from 'node:worker_threads';
 import {
   ConnectionClosedError,
+  Dispatcher,
   envelope,
   isEnvelope,
-  retryOnce,
   Supervisor,
+  taskOf,
   threadHandle,
   WorkerDiedError,
   describeExit,
@@ -17,6 +18,9 @@ import {
 } from '@fib/core';
 import { workerFaultPlan, type WorkerFaultPlan } from '@fib/core/testing';
 import type { AnswerMessage, JobMessage } from './messages.js';
+
+/** fib(n) for this n costs about one hop to a thread and back (`npm run measure -- dispatch`). */
+const THREAD_HOP_N = 15;
 
 /** Built by esbuild beside this module's bundle (see scripts/build.mjs). */
 const WORKER_URL = new URL('./worker.js', import.meta.url);
@@ -41,7 +45,7 @@ export function createThreadEngine(_options: ServerOptions, context: ServerConte
     name: 'connection thread',
     report: context.report,
     spawn: () => threadHandle(new Worker(WORKER_URL, { resourceLimits: WORKER_RESOURCE_LIMITS })),
-    held: (worker) => (sessions.get(worker)?.busy === true ? '; it is replaced and its request retried once' : ''),
+    held: (worker) => (sessions.get(worker)?.busy === true ? '; it is replaced and its requests retried once' : ''),
   });
   supervisor.on('fatal', (error) => context.fail(error));
   return {
@@ -50,97 +54,86 @@ export function createThreadEngine(_options: ServerOptions, context: ServerConte
   };
 }
 
-interface Job {
-  readonly n: number;
-  readonly fault: JobMessage['fault'];
-  readonly resolve: (value: number) => void;
-  readonly reject: (error: unknown) => void;
-}
-
 /**
- * One connection's thread. Jobs are posted as they arrive and the thread
- * answers them in order, so pipelined requests queue in the thread's port.
+ * One connection's thread, fed by its own core Dispatcher: the thread holds
+ * one task at a time (a job, or a batch of the jobs that came in together)
+ * and the next waits in the dispatcher, so pipelined requests travel in few
+ * messages. A thread that dies is replaced; the jobs it held are retried once.
  */
 class ThreadSession implements Session {
   readonly #supervisor: Supervisor;
   readonly #sessions: Map<WorkerHandle, ThreadSession>;
   readonly #faults: WorkerFaultPlan | null;
+  readonly #dispatcher: Dispatcher<WorkerHandle>;
+  readonly #session: Session;
   #worker: WorkerHandle | null = null;
-  /** Jobs posted to the current thread and not answered yet, oldest first. */
-  #jobs: Job[] = [];
   #closed = false;
 
   constructor(supervisor: Supervisor, sessions: Map<WorkerHandle, ThreadSession>, faults: WorkerFaultPlan | null) {
     this.#supervisor = supervisor;
     this.#sessions = sessions;
     this.#faults = faults;
+    this.#dispatcher = new Dispatcher<WorkerHandle>({
+      hopN: THREAD_HOP_N,
+      send: (worker, jobs) => {
+        const message: JobMessage = envelope('job', { task: taskOf(jobs, this.#faults) });
+        worker.send(message);
+      },
+    });
+    this.#session = this.#dispatcher.open();
     this.#spawn();
   }
 
   get busy(): boolean {
-    return this.#jobs.length > 0;
+    return this.#worker !== null && this.#dispatcher.holds(this.#worker) !== undefined;
   }
 
-  compute(n: number): Promise<number> {
-    return retryOnce(() => this.#submit(n));
+  compute(n: number): Promise<number> | number {
+    return this.#session.compute(n);
   }
 
   close(): void {
     this.#closed = true;
-    const worker = this.#worker;
-    this.#worker = null;
     // Nobody is left to read these answers, but each promise must settle:
     // @fib/core counts unsettled jobs against --max-queue.
-    const jobs = this.#jobs;
-    this.#jobs = [];
-    for (const job of jobs) job.reject(new ConnectionClosedError());
-    if (worker !== null) this.#supervisor.retire(worker);
+    this.#session.close();
+    this.#dispatcher.close(new ConnectionClosedError());
+    const worker = this.#worker;
+    this.#worker = null;
+    if (worker !== null) {
+      this.#dispatcher.lost(worker, new ConnectionClosedError());
+      this.#supervisor.retire(worker);
+    }
   }
 
-  #submit(n: number): Promise<number> {
-    if (this.#closed) return Promise.reject(new ConnectionClosedError());
-    return new Promise<number>((resolve, reject) => {
-      const job: Job = { n, fault: this.#faults?.take(n), resolve, reject };
-      this.#jobs.push(job);
-      this.#post(this.#worker ?? this.#spawn(), job);
-    });
-  }
-
-  #post(worker: WorkerHandle, job: Job): void {
-    worker.send(envelope('job', job.fault === undefined ? { n: job.n } : { n: job.n, fault: job.fault }));
-  }
-
-  #spawn(): WorkerHandle {
-    // Messages posted before the thread is up wait in its port.
+  #spawn(): void {
+    // Tasks sent before the thread is up wait in its port.
     const { worker } = this.#supervisor.add();
     this.#worker = worker;
     this.#sessions.set(worker, this);
     worker.onMessage((message) => {
-      if (worker !== this.#worker || !isEnvelope<AnswerMessage>(message) || message['@fib'] !== 'answer') return;
-      this.#jobs.shift()?.resolve(message.value);
+      if (!isEnvelope<AnswerMessage>(message) || message['@fib'] !== 'answer') return;
+      this.#dispatcher.answer(worker, message.value);
     });
     void worker.exited.then((exit) => {
       this.#sessions.delete(worker);
       if (worker === this.#worker) this.#died(exit);
     });
-    return worker;
+    this.#dispatcher.ready(worker);
   }
 
   /**
-   * The thread ended on its own. The oldest job is the one it was computing:
-   * it fails with WorkerDiedError, which `retryOnce` turns into one retry. The
-   * jobs behind it never started; they go to a new thread as they are.
+   * The thread ended on its own: the jobs it held fail with WorkerDiedError,
+   * which the dispatcher retries once each, on a new thread. The jobs
+   * waiting in the dispatcher never left it.
    */
   #died(exit: WorkerExit): void {
+    const worker = this.#worker!;
     this.#worker = null;
-    const [held, ...waiting] = this.#jobs;
-    this.#jobs = waiting;
-    if (waiting.length > 0) {
-      const worker = this.#spawn();
-      for (const job of waiting) this.#post(worker, job);
-    }
-    held?.reject(
+    this.#dispatcher.lost(
+      worker,
       new WorkerDiedError(`the thread computing this request died (${describeExit(exit)})`, { cause: exit.error }),
     );
+    if (!this.#closed) this.#spawn();
   }
 }

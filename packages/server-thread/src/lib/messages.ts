@@ -1,8 +1,7 @@
-import type { Envelope } from '@fib/core';
-import type { WorkerFault } from '@fib/core/testing';
+import type { Envelope, WorkerAnswer, WorkerTask } from '@fib/core';
 
-/** Main thread to worker: compute fib(n), or (tests only) die as `fault` says. */
-export type JobMessage = Envelope<'job', { n: number; fault?: WorkerFault }>;
+/** Main thread to worker: one job or a batch (see `taskOf`), sent only when the thread holds none. */
+export type JobMessage = Envelope<'job', { task: WorkerTask }>;
 
-/** Worker to main thread: the answer to the oldest job it was sent. */
-export type AnswerMessage = Envelope<'answer', { value: number }>;
+/** Worker to main thread: the answer to the task it holds. */
+export type AnswerMessage = Envelope<'answer', { value: WorkerAnswer }>;
