@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { measurePerf, measureServer } from './lib/measure/baselines.js';
 import { measureClusterDesign } from './lib/measure/cluster-design.js';
 import { measureConnections } from './lib/measure/connections.js';
+import { measureDispatch } from './lib/measure/dispatch.js';
 import { measureHop } from './lib/measure/hop.js';
 import { measureNats } from './lib/measure/nats.js';
 import { measureMetricsCost, measureReload } from './lib/measure/operations.js';
@@ -27,6 +28,9 @@ figures:
   queue        process-pool and queue against sequential and async (the same)
   cluster-design  the cluster against another build of it (--baseline PATH to its dist/bin.js):
                perf2 x 8, convoy, fib(27) x 4, a light client's latency beside a fib(38) loop
+  dispatch     thread, pool, process-pool and queue against async, with and without --inline-max-n:
+               pipelined 4 x 64 fib(1), a light client behind 300 queued fib(30), depth-1 rate, the
+               hop and its crossover n, convoy ratio (--baseline ROOT: another build's tree too)
   nats         nats (embedded NATS, 2 local workers; and with --storage file) against sequential and
                async: convoy, fib(27) x 4, depth-1 and pipelined 4 x 64 rates, the CPU of the front-end,
                nats-server and workers per request; a worker SIGKILLed every 0.5 s for 30 s; a 3-node
@@ -47,9 +51,11 @@ options:
   --trips N         round trips per sample for 'hop' (default 10000)
   --server NAME     'server' and 'perf': a strategy name or a script path (default async; perf: the line server)
   --depth N         'server' and 'perf': requests in flight for the deep figure (default 64)
-  --baseline PATH   'cluster-design': the other build's server-cluster dist/bin.js
+  --baseline PATH   'cluster-design': the other build's server-cluster dist/bin.js;
+                    'dispatch': the other build's root (its packages/server-*/dist/bin.js)
+  --inline-max-n N  'dispatch': the --inline-max-n of the +inline rows (default 15)
 
-Build first (npm run build); 'server' and 'perf' also need the C client (make -C benchmarks/baselines).
+Build first (npm run build); 'server', 'perf' and 'dispatch' also need the C clients (make -C benchmarks/baselines).
 Run it alone on the machine: figures are ratios measured in the same run (docs/benchmarks.md).`;
 
 class UsageError extends Error {}
@@ -74,6 +80,7 @@ async function main(argv: readonly string[]): Promise<object | null> {
       server: { type: 'string' },
       depth: { type: 'string' },
       baseline: { type: 'string' },
+      'inline-max-n': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -127,6 +134,14 @@ async function main(argv: readonly string[]): Promise<object | null> {
         log,
       });
     }
+    case 'dispatch':
+      return measureDispatch({
+        rounds: positive('rounds', values.rounds, 3),
+        seconds: positive('seconds', values.seconds, 1.5, false),
+        inlineMaxN: positive('inline-max-n', values['inline-max-n'], 15),
+        baseline: values.baseline,
+        log,
+      });
     case 'nats':
       return measureNats({
         rounds: positive('rounds', values.rounds, 3),

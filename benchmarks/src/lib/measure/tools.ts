@@ -14,16 +14,18 @@ import { median as medianOrNull } from '../stats.js';
 /** The monorepo root: this code runs from benchmarks/dist/. */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BASELINES = join(ROOT, 'benchmarks', 'baselines');
-/** The C perf2 client, built by `make -C benchmarks/baselines`. */
+/** The C clients, built by `make -C benchmarks/baselines`: depth 1, and pipelined over several connections. */
 const C_CLIENT = join(BASELINES, 'bin', 'perf2-baseline');
+const C_PIPELINE_CLIENT = join(BASELINES, 'bin', 'pipeline-baseline');
 
 /** A server starts a few workers at most; 15 s leaves room for a loaded 2-core machine. */
 const READY_TIMEOUT_MS = 15_000;
 /** Past its own --duration, how long a load generator may take to report before it is killed. */
 const PERF_GRACE_MS = 30_000;
 
-/** The built bin of a strategy package, e.g. `strategyBin('async')`. */
-export const strategyBin = (name: string): string => join(ROOT, 'packages', `server-${name}`, 'dist', 'bin.js');
+/** The built bin of a strategy package, e.g. `strategyBin('async')`; of another build's tree with `root`. */
+export const strategyBin = (name: string, root = ROOT): string =>
+  join(root, 'packages', `server-${name}`, 'dist', 'bin.js');
 /** A raw baseline server of benchmarks/baselines, e.g. `baselineScript('line-server')`. */
 export const baselineScript = (name: string): string => join(BASELINES, `${name}.mjs`);
 const perfBin = (tool: 'perf1' | 'perf2'): string => join(ROOT, 'packages', 'perf', 'dist', `${tool}.js`);
@@ -80,16 +82,29 @@ export async function perf2Rate(port: number, args: readonly string[]): Promise<
 }
 
 /** The C client's rate (depth 1, one connection) against `port`. */
-export async function cRate(port: number, seconds: number): Promise<number> {
-  const child = spawn(C_CLIENT, ['--port', String(port), '--duration', String(seconds)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+export function cRate(port: number, seconds: number): Promise<number> {
+  return runCClient(C_CLIENT, ['--port', String(port), '--duration', String(seconds)]);
+}
+
+/** The pipelined C client's rate: `connections` connections with `pipeline` requests of fib(1) in flight each. */
+export function cPipelinedRate(
+  port: number,
+  seconds: number,
+  { connections, pipeline }: { connections: number; pipeline: number },
+): Promise<number> {
+  const args = ['--connections', String(connections), '--pipeline', String(pipeline)];
+  return runCClient(C_PIPELINE_CLIENT, ['--port', String(port), '--duration', String(seconds), ...args]);
+}
+
+async function runCClient(client: string, args: readonly string[]): Promise<number> {
+  const child = spawn(client, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   child.once('error', () => undefined); // reported below, with how to build it
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  await once(child, 'close');
-  const match = /: (\d+) reqs\/sec/.exec(out);
-  if (!match) throw new Error(`${C_CLIENT} printed no rate (build it: make -C benchmarks/baselines)`);
+  const [code] = (await once(child, 'close')) as [number | null];
+  const match = /: (\d+) reqs\/sec \((\d+) wrong\)/.exec(out);
+  if (!match) throw new Error(`${client} printed no rate (build it: make -C benchmarks/baselines)`);
+  if (code !== 0) throw new Error(`${client} ${args.join(' ')}: exit ${code}: ${out.trim()}`);
   return Number(match[1]);
 }
 
