@@ -157,3 +157,30 @@ test('SIGHUP three times under persistent clients: none loses a request, every a
   for (const client of clients) client.end();
   t.deepEqual(await server.stop(), { code: 0, signal: null });
 });
+
+test('SIGTERM during a reload under persistent clients: every request answered or its connection closed, exit 0', async (t) => {
+  const server = await startServer(['--workers', '2']);
+  await until(() => workersOf(server).length === 2, 'two workers run');
+  const clients = await Promise.all(Array.from({ length: 3 }, () => RawClient.connect(server.port)));
+  const tally = { answered: 0, wrong: 0, closed: 0 };
+  const loops = clients.map(async (client) => {
+    for (let i = 0; i < 100_000; i++) {
+      const answer = await client.ask('12').catch(() => null);
+      if (answer === null) {
+        tally.closed++;
+        return;
+      }
+      if (answer === '144') tally.answered++;
+      // ERR shutting_down is an answer too: the client is told, then the connection closes.
+      else if (answer !== 'ERR shutting_down') tally.wrong++;
+    }
+  });
+  await until(() => tally.answered >= 100, 'the clients are answered');
+  server.child.kill('SIGHUP');
+  await until(() => /SIGHUP/.test(server.stderr()), 'the reload began');
+  t.deepEqual(await server.stop(), { code: 0, signal: null });
+  await Promise.all(loops);
+  t.log(tally);
+  t.is(tally.wrong, 0);
+  t.is(tally.closed, 3, 'every connection is closed');
+});

@@ -51,6 +51,8 @@ interface Member {
   readonly port: HandoffPort;
   /** Computing something long: its event loop will not come round soon. */
   busy: boolean;
+  /** A reload will replace it: a connection it takes would move once more. */
+  leaving: boolean;
 }
 
 /**
@@ -83,7 +85,7 @@ export function createClusterEngine(options: ServerOptions, context: ServerConte
     const port = new HandoffPort(worker, context.report, (socket, release, carried) =>
       queue.back(socket, release, carried),
     );
-    const member: Member = { port, busy: false };
+    const member: Member = { port, busy: false, leaving: false };
     members.set(worker, member);
     workerMetrics?.attach(worker);
     worker.onMessage((message) => {
@@ -104,23 +106,22 @@ export function createClusterEngine(options: ServerOptions, context: ServerConte
     context.fail(error);
   });
 
+  /** Which of two workers should take the next connection: negative for `a`. */
+  const rank = (a: Member, b: Member): number =>
+    Number(a.leaving) - Number(b.leaving) || Number(a.busy) - Number(b.busy) || a.port.held - b.port.held;
+
   /**
    * The worker for the next connection: one whose event loop is free (no
-   * handoff unacknowledged, not computing something long), with the fewest
-   * connections. None: the connection waits for one.
+   * handoff unacknowledged), not about to be replaced by a reload, not
+   * computing something long, with the fewest connections. None: the
+   * connection waits for one.
    */
   const pick = (): Member | undefined => {
     let best: Member | undefined;
     for (const worker of supervisor.ready) {
       const member = members.get(worker);
       if (member === undefined || member.port.pending > 0) continue;
-      if (
-        best === undefined ||
-        (best.busy && !member.busy) ||
-        (best.busy === member.busy && member.port.held < best.port.held)
-      ) {
-        best = member;
-      }
+      if (best === undefined || rank(member, best) < 0) best = member;
     }
     return best;
   };
@@ -153,18 +154,30 @@ export function createClusterEngine(options: ServerOptions, context: ServerConte
       const old = supervisor.ready;
       for (const worker of old) {
         const member = members.get(worker);
-        await supervisor.rotate(worker, async () => {
-          if (member === undefined) return;
-          const left = await member.port.handBack(HAND_BACK_TIMEOUT_MS);
-          if (left === 0) return;
-          context.report({
-            level: 'warn',
-            event: 'reload-close',
-            msg: `cluster worker ${worker.id}: ${left} connections still busy after ${HAND_BACK_TIMEOUT_MS / 1000} s; each closes after its last answer`,
-            worker: worker.id,
+        if (member !== undefined) member.leaving = true;
+      }
+      try {
+        for (const worker of old) {
+          const member = members.get(worker);
+          await supervisor.rotate(worker, async () => {
+            if (member === undefined) return;
+            const left = await member.port.handBack(HAND_BACK_TIMEOUT_MS);
+            if (left === 0) return;
+            context.report({
+              level: 'warn',
+              event: 'reload-close',
+              msg: `cluster worker ${worker.id}: ${left} connections still busy after ${HAND_BACK_TIMEOUT_MS / 1000} s; each closes after its last answer`,
+              worker: worker.id,
+            });
           });
-        });
-        context.metrics?.workerRestarted();
+          context.metrics?.workerRestarted();
+        }
+      } finally {
+        // A reload that failed leaves the rest in service, as they were.
+        for (const worker of old) {
+          const member = members.get(worker);
+          if (member !== undefined) member.leaving = false;
+        }
       }
       return { replaced: old.length };
     },
