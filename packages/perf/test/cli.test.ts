@@ -2,7 +2,7 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { binPath, runBin, version } from './helpers/bins.js';
-import { freePort, naiveFib, startServer } from './helpers/servers.js';
+import { answerThen, freePort, naiveFib, serve } from './helpers/servers.js';
 
 /** The escape that starts a terminal control sequence. */
 const ESC = String.fromCharCode(27);
@@ -102,8 +102,7 @@ test('bad usage exits 2 with a one-line reason and the usage on stderr', async (
 });
 
 test('fib-perf2 --json prints one summary object on stdout and nothing else', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await serve(t);
   const run = await runBin('fib-perf2', [
     '--port',
     String(server.port),
@@ -137,8 +136,7 @@ test('fib-perf2 --json prints one summary object on stdout and nothing else', as
 });
 
 test('fib-perf1 prints the seconds of every answer, then the summary', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await serve(t);
   const run = await runBin('fib-perf1', ['--port', String(server.port), '--requests', '4', '--n', '15']);
   t.is(run.code, 0, run.stderr);
   const lines = run.stdout.split('\n');
@@ -150,16 +148,14 @@ test('fib-perf1 prints the seconds of every answer, then the summary', async (t)
 });
 
 test('fib-perf1 asks for fib(30) by default', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await serve(t);
   const run = await runBin('fib-perf1', ['--port', String(server.port), '--requests', '1', '--quiet']);
   t.is(run.code, 0, run.stderr);
   t.deepEqual(server.ns, [30]);
 });
 
 test('fib-perf2 prints "N reqs/sec" once a second, then the summary', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await serve(t);
   const run = await runBin('fib-perf2', ['--port', String(server.port), '--duration', '1.3']);
   t.is(run.code, 0, run.stderr);
   const [first] = run.stdout.split('\n');
@@ -169,8 +165,7 @@ test('fib-perf2 prints "N reqs/sec" once a second, then the summary', async (t) 
 });
 
 test('--quiet keeps only the summary; with --json, progress goes to stderr', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await serve(t);
   const quiet = await runBin('fib-perf1', ['--port', String(server.port), '--requests', '3', '--n', '5', '--quiet']);
   t.is(quiet.code, 0);
   t.regex(quiet.stdout, /^fib-perf1: /);
@@ -182,8 +177,7 @@ test('--quiet keeps only the summary; with --json, progress goes to stderr', asy
 });
 
 test('--host, --rate and --warmup reach the engine', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await serve(t);
   const run = await runBin('fib-perf2', [
     '--host',
     'localhost',
@@ -222,11 +216,10 @@ test('an unreachable server: exit 3, one clear line, no stack trace', async (t) 
 });
 
 test('ERR answers are reported; exit 0 while some answers are correct, 1 when none are', async (t) => {
-  const some = await startServer(({ n, index }) =>
+  const some = await serve(t, ({ n, index }) =>
     index % 2 === 0 ? `${naiveFib(n)}\n` : 'ERR busy server is at capacity\n',
   );
-  const none = await startServer(() => 'ERR out_of_range n must be at most 40\n');
-  t.teardown(() => Promise.all([some.close(), none.close()]));
+  const none = await serve(t, () => 'ERR out_of_range n must be at most 40\n');
   const partly = await runBin('fib-perf2', ['--port', String(some.port), '--requests', '10']);
   t.is(partly.code, 0);
   t.regex(partly.stdout, /requests {3}5 ok, 5 failed/);
@@ -238,8 +231,7 @@ test('ERR answers are reported; exit 0 while some answers are correct, 1 when no
 });
 
 test('wrong answers fail the run (exit 1)', async (t) => {
-  const server = await startServer(({ n, index }) => `${index === 3 ? 0 : naiveFib(n)}\n`);
-  t.teardown(() => server.close());
+  const server = await serve(t, ({ n, index }) => `${index === 3 ? 0 : naiveFib(n)}\n`);
   const run = await runBin('fib-perf2', ['--port', String(server.port), '--requests', '10', '--n', '6']);
   t.is(run.code, 1);
   t.regex(run.stdout, /failed {5}1 wrong/);
@@ -248,12 +240,10 @@ test('wrong answers fail the run (exit 1)', async (t) => {
 });
 
 test('a reset connection is reported and counted', async (t) => {
-  const server = await startServer(({ socket, n, index }) => {
-    if (index < 2) return `${naiveFib(n)}\n`;
-    socket.resetAndDestroy();
-    return null;
-  });
-  t.teardown(() => server.close());
+  const server = await serve(
+    t,
+    answerThen(2, (socket) => socket.resetAndDestroy()),
+  );
   const run = await runBin('fib-perf2', ['--port', String(server.port), '--json']);
   t.is(run.code, 3, 'cut short');
   t.regex(run.stderr, /fib-perf2: cut short: the server closed every connection\n$/);
@@ -265,8 +255,7 @@ test('a reset connection is reported and counted', async (t) => {
 });
 
 test('Ctrl-C stops the run and prints the summary', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await serve(t);
   let interrupted = false;
   const run = await runBin('fib-perf2', ['--port', String(server.port)], {
     onSpawn(child, output) {
@@ -291,8 +280,7 @@ test('the bins are executable node scripts', (t) => {
 });
 
 test('short flags, durations with units and a positional target reach the engine', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await serve(t);
   const short = await runBin('fib-perf2', [`127.0.0.1:${server.port}`, '-c', '2', '-p4', '-n', '40', '-j']);
   t.is(short.code, 0, short.stderr);
   const result = JSON.parse(short.stdout);
@@ -334,8 +322,7 @@ test('short flags, durations with units and a positional target reach the engine
 });
 
 test('the summary has the latency and per-second rate tables; a pipe gets no progress bar', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await serve(t);
   const run = await runBin('fib-perf2', ['--port', String(server.port), '-d', '2.2s']);
   t.is(run.code, 0, run.stderr);
   t.regex(run.stdout, /│ Req\/Sec │ Min +│ 2\.5% +│ 50% +│ Mean +│ Stdev +│ Max +│\n├[─┼]+┤\n│ +│ [\d,]+ +│/);
@@ -346,8 +333,7 @@ test('the summary has the latency and per-second rate tables; a pipe gets no pro
 });
 
 test('on a terminal, a progress bar shows the time left', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await serve(t);
   // script(1) gives the bin a pseudo-terminal, as a person's shell would.
   const command = [process.execPath, binPath('fib-perf2'), '--port', String(server.port), '-d', '1.6s']
     .map((word) => `'${word}'`)

@@ -1,7 +1,7 @@
 // The engine as a library, against real servers over loopback.
 import test from 'ava';
 import { expectedFib, runLoad, type LoadResult } from '@fib/perf';
-import { naiveFib, startHoldingServer, startServer } from './helpers/servers.js';
+import { naiveFib, serve, startHoldingServer, startServer } from './helpers/servers.js';
 
 test('expectedFib follows the naive definition, fib(0) = 0, up to n = 78', (t) => {
   for (let n = 0; n <= 25; n++) t.is(expectedFib(n), naiveFib(n));
@@ -9,8 +9,7 @@ test('expectedFib follows the naive definition, fib(0) = 0, up to n = 78', (t) =
 });
 
 test('--requests: exactly that many requests are sent, all checked and timed', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await serve(t);
   const result = await runLoad({ port: server.port, requests: 200 });
   t.is(result.stopReason, 'requests');
   t.is(result.requests.ok, 200);
@@ -28,8 +27,7 @@ test('--requests: exactly that many requests are sent, all checked and timed', a
 });
 
 test('--n: every request asks for n and the answers are checked against fib(n)', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await serve(t);
   const result = await runLoad({ port: server.port, n: 12, requests: 20, pipeline: 4 });
   t.is(result.requests.ok, 20);
   t.deepEqual(new Set(server.ns), new Set([12]));
@@ -37,16 +35,14 @@ test('--n: every request asks for n and the answers are checked against fib(n)',
 });
 
 test('the n default is 1, and a caller (fib-perf1) may change the default', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await serve(t);
   await runLoad({ port: server.port, requests: 3 });
   await runLoad({ port: server.port, requests: 3 }, { n: 7 });
   t.deepEqual(server.ns, [1, 1, 1, 7, 7, 7]);
 });
 
 test('--connections: opens that many connections and spreads the requests over them', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await serve(t);
   const result = await runLoad({ port: server.port, connections: 3, requests: 60 });
   t.is(server.connections, 3);
   t.is(result.connections.opened, 3);
@@ -63,8 +59,7 @@ test('--pipeline: keeps exactly that many requests in flight per connection', as
 });
 
 test('--duration: stops after that many seconds of measurement, with per-second rates', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await serve(t);
   const ticks: number[] = [];
   const result = await runLoad({ port: server.port, duration: 1.2, onTick: (tick) => ticks.push(tick.rate) });
   t.is(result.stopReason, 'duration');
@@ -78,8 +73,7 @@ test('--duration: stops after that many seconds of measurement, with per-second 
 });
 
 test('--warmup: warmup traffic is checked but kept out of the measurement', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await serve(t);
   const result = await runLoad({ port: server.port, warmup: 0.2, requests: 30, pipeline: 2 });
   t.is(result.requests.ok, 30);
   t.is(result.latencyMicros.count, 30);
@@ -89,8 +83,7 @@ test('--warmup: warmup traffic is checked but kept out of the measurement', asyn
 });
 
 test('--rate: requests follow the schedule, never ahead of it', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await serve(t);
   const result = await runLoad({ port: server.port, rate: 100, requests: 10 });
   t.is(result.requests.ok, 10);
   t.is(server.requests, 10);
@@ -112,13 +105,12 @@ test('--rate measures latency from the intended send time (no coordinated omissi
   // The server stalls 300 ms on its first request. At 100/s and depth 1, the
   // requests due during the stall wait behind it: each must show the wait.
   let stalled = false;
-  const server = await startServer(({ socket, n }) => {
+  const server = await serve(t, ({ socket, n }) => {
     if (stalled) return `${naiveFib(n)}\n`;
     stalled = true;
     setTimeout(() => socket.write(`${naiveFib(n)}\n`), 300);
     return null;
   });
-  t.teardown(() => server.close());
   const latencies: number[] = [];
   const result = await runLoad({ port: server.port, rate: 100, requests: 40, onAnswer: (us) => latencies.push(us) });
   t.is(result.requests.ok, 40);
@@ -130,11 +122,10 @@ test('--rate measures latency from the intended send time (no coordinated omissi
 
 test('--rate says so when the schedule falls behind', async (t) => {
   // Each answer takes 40 ms: at depth 1 at most 25/s, far below the 500/s asked.
-  const server = await startServer(({ socket, n }) => {
+  const server = await serve(t, ({ socket, n }) => {
     setTimeout(() => socket.write(`${naiveFib(n)}\n`), 40);
     return null;
   });
-  t.teardown(() => server.close());
   const result = await runLoad({ port: server.port, rate: 500, duration: 0.5 });
   t.true(result.requests.ok >= 1);
   t.true(
@@ -147,8 +138,7 @@ test('--rate says so when the schedule falls behind', async (t) => {
 });
 
 test('signal: aborting ends the run with what was measured', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await serve(t);
   const controller = new AbortController();
   // Aborts from inside the run, once there is something to measure.
   const result = await runLoad({
@@ -170,8 +160,7 @@ test('a signal aborted before the start measures nothing', async (t) => {
 });
 
 test('the result has the documented shape', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await serve(t);
   const result = await runLoad({ port: server.port, requests: 5 });
   const outcomeKeys = ['ok', 'failed', 'err', 'wrong', 'malformed', 'lost'];
   t.deepEqual(Object.keys(result).sort(), [
@@ -260,8 +249,7 @@ test('invalid options are rejected with a message naming the option', async (t) 
 });
 
 test("inherited options are ignored and the caller's object is left alone", async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await serve(t);
   const options = Object.assign(Object.create({ pipeline: 0, n: 99 }) as object, { port: server.port, requests: 3 });
   const before = JSON.stringify(options);
   const result = await runLoad(options);
@@ -271,8 +259,7 @@ test("inherited options are ignored and the caller's object is left alone", asyn
 });
 
 test('--arrivals poisson: the requested count, with irregular (exponential) gaps', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await serve(t);
   const result = await runLoad({ port: server.port, rate: 200, arrivals: 'poisson', requests: 120, connections: 3 });
   t.is(result.requests.ok, 120);
   t.is(server.requests, 120);

@@ -1,7 +1,7 @@
 // Honest failure: whatever the server does wrong is counted and described, never hidden.
 import test from 'ava';
 import { runLoad } from '@fib/perf';
-import { correct, dribble, freePort, naiveFib, startServer } from './helpers/servers.js';
+import { answerThen, correct, dribble, freePort, naiveFib, serve } from './helpers/servers.js';
 
 test('an unreachable port: no connection, a one-line reason, nothing measured', async (t) => {
   const port = await freePort();
@@ -17,10 +17,9 @@ test('an unreachable port: no connection, a one-line reason, nothing measured', 
 });
 
 test('ERR answers are counted by code, and the connection goes on', async (t) => {
-  const server = await startServer(({ n, index }) =>
+  const server = await serve(t, ({ n, index }) =>
     index % 2 === 0 ? `${naiveFib(n)}\n` : 'ERR busy server is at capacity, try again later\n',
   );
-  t.teardown(() => server.close());
   const result = await runLoad({ port: server.port, requests: 20, pipeline: 4 });
   t.is(result.stopReason, 'requests');
   t.is(result.requests.ok, 10);
@@ -32,8 +31,7 @@ test('ERR answers are counted by code, and the connection goes on', async (t) =>
 
 test('every ERR code is recognised', async (t) => {
   const codes = ['bad_request', 'out_of_range', 'line_too_long', 'busy', 'internal', 'shutting_down'] as const;
-  const server = await startServer(({ index }) => `ERR ${codes[index % codes.length]} message\n`);
-  t.teardown(() => server.close());
+  const server = await serve(t, ({ index }) => `ERR ${codes[index % codes.length]} message\n`);
   const result = await runLoad({ port: server.port, requests: 12 });
   for (const code of codes) t.is(result.requests.err[code], 2, code);
   t.is(result.requests.ok, 0);
@@ -42,8 +40,7 @@ test('every ERR code is recognised', async (t) => {
 
 test('wrong answers are caught: the client checks every value', async (t) => {
   // Right for most requests, off by one for every fifth.
-  const server = await startServer(({ n, index }) => `${naiveFib(n) + (index % 5 === 4 ? 1 : 0)}\n`);
-  t.teardown(() => server.close());
+  const server = await serve(t, ({ n, index }) => `${naiveFib(n) + (index % 5 === 4 ? 1 : 0)}\n`);
   const result = await runLoad({ port: server.port, n: 20, requests: 50, pipeline: 8 });
   t.is(result.requests.ok, 40);
   t.is(result.requests.wrong, 10);
@@ -51,8 +48,7 @@ test('wrong answers are caught: the client checks every value', async (t) => {
 });
 
 test('a number with leading zeros is not how fib(n) is written: wrong', async (t) => {
-  const server = await startServer(({ n, index }) => (index === 0 ? `0${naiveFib(n)}\n` : `${naiveFib(n)}\n`));
-  t.teardown(() => server.close());
+  const server = await serve(t, ({ n, index }) => (index === 0 ? `0${naiveFib(n)}\n` : `${naiveFib(n)}\n`));
   const result = await runLoad({ port: server.port, n: 10, requests: 3 });
   t.is(result.requests.ok, 2);
   t.is(result.requests.wrong, 1);
@@ -60,8 +56,7 @@ test('a number with leading zeros is not how fib(n) is written: wrong', async (t
 });
 
 test('fib(0) is 0: a server answering 1 (the original Python one did) is wrong', async (t) => {
-  const server = await startServer(() => '1\n');
-  t.teardown(() => server.close());
+  const server = await serve(t, () => '1\n');
   const result = await runLoad({ port: server.port, n: 0, requests: 3 });
   t.is(result.requests.wrong, 3);
   t.is(result.requests.ok, 0);
@@ -69,8 +64,7 @@ test('fib(0) is 0: a server answering 1 (the original Python one did) is wrong',
 
 test('malformed lines and unknown ERR codes are counted as malformed', async (t) => {
   const answers = ['hello\n', '\n', 'ERR nope what\n', '1\r\n', ' 1\n', '-1\n', '1.0\n', 'err busy x\n'];
-  const server = await startServer(({ index }) => answers[index % answers.length]!);
-  t.teardown(() => server.close());
+  const server = await serve(t, ({ index }) => answers[index % answers.length]!);
   const result = await runLoad({ port: server.port, requests: answers.length });
   t.is(result.requests.malformed, answers.length);
   t.is(result.requests.ok, 0);
@@ -79,11 +73,10 @@ test('malformed lines and unknown ERR codes are counted as malformed', async (t)
 });
 
 test('answers split anywhere by TCP are put back together', async (t) => {
-  const server = await startServer(({ socket, n, index }) => {
+  const server = await serve(t, ({ socket, n, index }) => {
     void dribble(socket, index === 2 ? 'ERR internal the worker died\n' : `${naiveFib(n)}\n`, 1);
     return null;
   });
-  t.teardown(() => server.close());
   // One request at a time so that the dribbled answers cannot interleave.
   const result = await runLoad({ port: server.port, n: 25, requests: 5 });
   t.is(result.requests.ok, 4);
@@ -94,42 +87,32 @@ test('answers split anywhere by TCP are put back together', async (t) => {
 test('many answers merged in one read are all counted', async (t) => {
   // Holds the first 50 answers and sends them in one write.
   const held: string[] = [];
-  const server = await startServer(({ socket, n }) => {
+  const server = await serve(t, ({ socket, n }) => {
     held.push(`${naiveFib(n)}\n`);
     if (held.length === 50) socket.write(held.join(''));
     return held.length > 50 ? `${naiveFib(n)}\n` : null;
   });
-  t.teardown(() => server.close());
   const result = await runLoad({ port: server.port, n: 3, requests: 60, pipeline: 50 });
   t.is(result.requests.ok, 60);
 });
 
 test('a connection reset by the server: its requests in flight are lost, the run ends', async (t) => {
-  const server = await startServer(({ socket, n, index }) => {
-    if (index < 5) return `${naiveFib(n)}\n`;
-    socket.resetAndDestroy();
-    return null;
-  });
-  t.teardown(() => server.close());
+  const server = await serve(
+    t,
+    answerThen(5, (socket) => socket.resetAndDestroy()),
+  );
   const result = await runLoad({ port: server.port, requests: 100 });
-  t.is(result.stopReason, 'connections-lost');
-  t.is(result.requests.ok, 5);
-  t.is(result.requests.lost, 1);
-  t.is(result.connections.dropped, 1);
+  t.like(result, { stopReason: 'connections-lost', requests: { ok: 5, lost: 1 }, connections: { dropped: 1 } });
   t.deepEqual(result.problems, ['connection reset by the server']);
 });
 
 test('a connection closed by the server is reported as such', async (t) => {
-  const server = await startServer(({ socket, n, index }) => {
-    if (index < 3) return `${naiveFib(n)}\n`;
-    socket.end();
-    return null;
-  });
-  t.teardown(() => server.close());
+  const server = await serve(
+    t,
+    answerThen(3, (socket) => socket.end()),
+  );
   const result = await runLoad({ port: server.port, duration: 30 });
-  t.is(result.stopReason, 'connections-lost');
-  t.is(result.requests.ok, 3);
-  t.is(result.requests.lost, 1);
+  t.like(result, { stopReason: 'connections-lost', requests: { ok: 3, lost: 1 } });
   t.deepEqual(result.problems, ['connection closed by the server']);
   // Pipelined, the client may still be writing when the server's FIN arrives: still "closed".
   const pipelined = await runLoad({ port: server.port, duration: 30, pipeline: 4 });
@@ -139,22 +122,17 @@ test('a connection closed by the server is reported as such', async (t) => {
 });
 
 test('one dropped connection out of two: the others finish the requests', async (t) => {
-  const server = await startServer(({ socket, n, connection }) => {
+  const server = await serve(t, ({ socket, n, connection }) => {
     if (connection > 0) return `${naiveFib(n)}\n`;
     socket.resetAndDestroy();
     return null;
   });
-  t.teardown(() => server.close());
   const result = await runLoad({ port: server.port, connections: 2, requests: 20 });
-  t.is(result.stopReason, 'requests');
-  t.is(result.requests.ok, 19);
-  t.is(result.requests.lost, 1);
-  t.is(result.connections.dropped, 1);
+  t.like(result, { stopReason: 'requests', requests: { ok: 19, lost: 1 }, connections: { dropped: 1 } });
 });
 
 test('answers nobody asked for break the protocol: counted, and the connection is closed', async (t) => {
-  const server = await startServer(({ n }) => `${naiveFib(n)}\n${naiveFib(n)}\n`);
-  t.teardown(() => server.close());
+  const server = await serve(t, ({ n }) => `${naiveFib(n)}\n${naiveFib(n)}\n`);
   const result = await runLoad({ port: server.port, requests: 10 });
   t.is(result.stopReason, 'connections-lost');
   t.is(result.requests.ok, 1);
@@ -164,11 +142,10 @@ test('answers nobody asked for break the protocol: counted, and the connection i
 });
 
 test('an endless answer line is cut off instead of filling memory', async (t) => {
-  const server = await startServer(({ socket }) => {
+  const server = await serve(t, ({ socket }) => {
     socket.write('x'.repeat(10_000));
     return null;
   });
-  t.teardown(() => server.close());
   const result = await runLoad({ port: server.port, requests: 10 });
   t.is(result.stopReason, 'connections-lost');
   t.is(result.requests.malformed, 1);
@@ -176,11 +153,10 @@ test('an endless answer line is cut off instead of filling memory', async (t) =>
 });
 
 test('ERR busy then close, as a server at --max-connections does: reported, not hidden', async (t) => {
-  const server = await startServer(({ socket }) => {
+  const server = await serve(t, ({ socket }) => {
     socket.end('ERR busy too many connections; closing\n');
     return null;
   });
-  t.teardown(() => server.close());
   const result = await runLoad({ port: server.port, requests: 10 });
   t.is(result.requests.err.busy, 1);
   t.is(result.requests.ok, 0);
@@ -188,8 +164,7 @@ test('ERR busy then close, as a server at --max-connections does: reported, not 
 });
 
 test('a server that greets with ERR busy and closes (at --max-connections): the reason shows', async (t) => {
-  const server = await startServer(correct, (socket) => socket.end('ERR busy too many connections; closing\n'));
-  t.teardown(() => server.close());
+  const server = await serve(t, correct, (socket) => socket.end('ERR busy too many connections; closing\n'));
   const result = await runLoad({ port: server.port, connections: 3, requests: 10 });
   t.is(result.requests.ok, 0);
   t.is(result.stopReason, 'connections-lost');

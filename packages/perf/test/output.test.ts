@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { HistogramLogReader } from 'hdr-histogram-js';
 import { formatProgress, regularizedBeta, studentTwoSided, welchTest } from '@fib/perf';
 import { runBin } from './helpers/bins.js';
-import { startServer } from './helpers/servers.js';
+import { serve } from './helpers/servers.js';
 
 function tempDir(t: { teardown: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'fib-perf-test-'));
@@ -18,8 +18,7 @@ function tempDir(t: { teardown: (fn: () => void) => void }): string {
 }
 
 test('--hdr-log writes an interval log that HistogramLogReader reads back to the same percentiles', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await serve(t);
   const log = join(tempDir(t), 'run.hlog');
   const run = await runBin('fib-perf2', [
     '--port',
@@ -60,8 +59,7 @@ test('--hdr-log writes an interval log that HistogramLogReader reads back to the
 });
 
 test('--latency prints the wrk2-style distribution and the full spectrum up to 99.999 %', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await serve(t);
   const run = await runBin('fib-perf2', ['--port', String(server.port), '-n', '2000', '-p', '8', '--latency', '-q']);
   t.is(run.code, 0, run.stderr);
   t.regex(run.stdout, /Latency Distribution \(HdrHistogram - Recorded Latency\)/);
@@ -74,8 +72,7 @@ test('--latency prints the wrk2-style distribution and the full spectrum up to 9
 });
 
 test('--json has the per-second series and the percentile spectrum', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await serve(t);
   const run = await runBin('fib-perf2', ['--port', String(server.port), '-d', '2.3', '-j', '-q']);
   t.is(run.code, 0, run.stderr);
   const result = JSON.parse(run.stdout);
@@ -150,14 +147,13 @@ test('a server killed mid-run: the summary says so and the exit code is 3', asyn
 });
 
 test('a connection the server drops while others go on: exit 3 at the end of the run', async (t) => {
-  const server = await startServer(({ socket, n, connection, index }) => {
+  const server = await serve(t, ({ socket, n, connection, index }) => {
     if (connection === 0 && index === 5) {
       socket.destroy();
       return null;
     }
     return `${n < 2 ? n : 1}\n`;
   });
-  t.teardown(() => server.close());
   const run = await runBin('fib-perf2', ['--port', String(server.port), '-c', '2', '-n', '200', '-q']);
   t.is(run.code, 3, run.stderr);
   t.regex(run.stderr, /fib-perf2: cut short: 1 connection\(s\) dropped by the server\n$/);

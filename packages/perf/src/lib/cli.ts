@@ -194,6 +194,12 @@ function version(): string {
   return (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 }
 
+/** --help and --version, for the run and for compare alike. */
+function answerInfo(tool: Tool, action: 'help' | 'version'): number {
+  process.stdout.write(action === 'help' ? usage(tool) : `${version()}\n`);
+  return EXIT.ok;
+}
+
 /** Runs a tool as a command; resolves with its exit code. */
 export async function main(tool: Tool, argv: string[] = process.argv.slice(2)): Promise<number> {
   if (argv[0] === 'compare') return compareCommand(tool, argv.slice(1));
@@ -205,14 +211,7 @@ export async function main(tool: Tool, argv: string[] = process.argv.slice(2)): 
     process.stderr.write(formatUsageError(tool.name, error, usage(tool)));
     return EXIT.usage;
   }
-  if (command.action === 'help') {
-    process.stdout.write(usage(tool));
-    return EXIT.ok;
-  }
-  if (command.action === 'version') {
-    process.stdout.write(`${version()}\n`);
-    return EXIT.ok;
-  }
+  if (command.action !== 'run') return answerInfo(tool, command.action);
 
   const { json, quiet } = command;
   let hdrLog: HdrLogFile | null = null;
@@ -350,14 +349,7 @@ function compareCommand(tool: Tool, argv: string[]): number {
     process.stderr.write(formatUsageError(`${tool.name} compare`, error, usage(tool)));
     return EXIT.usage;
   }
-  if (parsed.action === 'help') {
-    process.stdout.write(usage(tool));
-    return EXIT.ok;
-  }
-  if (parsed.action === 'version') {
-    process.stdout.write(`${version()}\n`);
-    return EXIT.ok;
-  }
+  if (parsed.action !== 'run') return answerInfo(tool, parsed.action);
   const [pathA, pathB] = parsed.positionals as [string, string];
   let comparison;
   try {

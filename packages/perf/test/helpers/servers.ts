@@ -2,6 +2,7 @@
 // fakes that misbehave on purpose. They run in the test process, the load
 // generator runs either in-process (the library) or as a child (the bins).
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { ExecutionContext } from 'ava';
 
 /** fib(n) the way every server must compute it. */
 export function naiveFib(n: number): number {
@@ -38,6 +39,18 @@ export interface TestServer {
 }
 
 export const correct: Handler = ({ n }) => `${naiveFib(n)}\n`;
+
+/**
+ * Answers the first `count` requests of each connection correctly, then
+ * hands the socket to `act` (reset it, close it, ...) and answers no more.
+ */
+export function answerThen(count: number, act: (socket: Socket) => void): Handler {
+  return ({ socket, n, index }) => {
+    if (index < count) return correct({ socket, n, index, connection: 0 });
+    act(socket);
+    return null;
+  };
+}
 
 /** A line server that hands every request to `handler`; answers of one read go out in one write. */
 export async function startServer(
@@ -81,6 +94,17 @@ export async function startServer(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   state.port = (server.address() as AddressInfo).port;
   return state;
+}
+
+/** startServer() for one test: closed when the test ends, pass or fail. */
+export async function serve(
+  t: ExecutionContext,
+  handler: Handler = correct,
+  onConnect?: (socket: Socket) => void,
+): Promise<TestServer> {
+  const server = await startServer(handler, onConnect);
+  t.teardown(() => server.close());
+  return server;
 }
 
 function closeServer(server: Server, sockets: Set<Socket>): Promise<void> {
