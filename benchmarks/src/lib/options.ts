@@ -1,4 +1,5 @@
 import { formatOptions, OptionError, parseCommandLine, type OptionTable } from '@fib/core/cli';
+import { LOAD_OPTIONS } from '@fib/perf';
 
 /** The classic demonstrations, in the order they run. */
 export const SCENARIOS = ['A', 'B', 'C', 'D', 'E'] as const;
@@ -76,12 +77,9 @@ export const BENCH_OPTIONS = {
     help: 'scenarios to run',
     defaultText: SCENARIOS.join(','),
   },
+  // fib-perf2's --duration (short flag, units, bounds), with the lab's own cap, help and default.
   duration: {
-    flag: '--duration',
-    short: 'd',
-    kind: 'seconds',
-    min: 0,
-    minExclusive: true,
+    ...LOAD_OPTIONS.duration,
     max: MAX_SECONDS,
     help: `time measured per run (1.2, 800ms)`,
     defaultText: `${FULL_DURATION}; ${QUICK_DURATION} with --quick`,
