@@ -2,6 +2,7 @@
 // fib-server-nats with two local workers: one is SIGKILLed every 0.3 to 0.5 s
 // under load. Every request must get its fib, or ERR internal when two
 // workers died on it; none may hang.
+import './helpers/reap.js';
 import test from 'ava';
 import { CHAOS_DEFAULTS, CHAOS_TARGETS, chaosSeed, formatReport, runChaos, serverStarter } from '@fib/testkit';
 import { natsStarter } from './helpers/nats-servers.js';

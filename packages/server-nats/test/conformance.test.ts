@@ -1,3 +1,4 @@
+import './helpers/reap.js';
 import test from 'ava';
 import { conformance } from '@fib/testkit';
 import { natsStarter } from './helpers/nats-servers.js';

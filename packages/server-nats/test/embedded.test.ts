@@ -1,6 +1,7 @@
 // The embedded default: without --nats, fib-server-nats runs its own
 // nats-server (from PATH) on a free loopback port with a temporary store, and
 // nothing of it outlives the server.
+import './helpers/reap.js';
 import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';

@@ -1,6 +1,7 @@
 // Faults of the work queue across hosts, against real processes: the
 // front-end and the workers are the real bins, NATS is a real nats-server
 // that each test starts for itself on a free loopback port.
+import './helpers/reap.js';
 import test from 'ava';
 import { RawClient, cpuTicks, isAlive, runBin, serverStarter, until, type BinRun } from '@fib/testkit';
 import { natsStarter, streamLeader } from './helpers/nats-servers.js';

@@ -1,5 +1,6 @@
 // deploy/haproxy/fib.cfg, run by the real haproxy on loopback ports in front
 // of two real fib-server-nats front-ends that share one nats-server.
+import './helpers/reap.js';
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';

@@ -2,6 +2,7 @@
 // no exit handler, so nats-server must be tied to its parent by the kernel
 // (the parent-death signal), both the embedded one (its owner is the keeper
 // process) and those the tests start (their owner is the test process).
+import './helpers/reap.js';
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -71,20 +72,32 @@ test('the front-end and the keeper SIGKILLed at once: no nats-server is left', a
   t.pass();
 });
 
-test("a test process SIGKILLed (ava's timeout): the nats-server its helper started goes with it", async (t) => {
+/** Starts the owner fixture; resolves with what it started, and its exit. */
+async function startOwner() {
   const owner = spawn(process.execPath, ['--import', 'tsx', OWNER], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise((resolve) => owner.once('exit', resolve));
-  try {
-    let out = '';
-    owner.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    await until(() => out.includes('\n'), 'the owner prints its nats-server pid');
-    const nats = Number(out.trim());
-    killAtEnd(t, nats);
-    t.true(programs([nats]).get(nats)?.[0]?.endsWith('nats-server'));
-    owner.kill('SIGKILL');
-    await waitGone([nats], GONE_WITHIN_MS);
-  } finally {
-    owner.kill('SIGKILL');
-    await exited;
-  }
-});
+  let out = '';
+  owner.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  await until(() => out.includes('\n') || owner.exitCode !== null, 'the owner prints what it started');
+  const started = JSON.parse(out) as { helperNats: number; server: number; embedded: number[] };
+  return { owner, exited, started };
+}
+
+for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
+  test(`a test process ended by ${signal}: the nats-server its helper started goes with it`, async (t) => {
+    const { owner, exited, started } = await startOwner();
+    const all = [started.helperNats, started.server, ...started.embedded];
+    // The server's own keeper cleans up after it (the first test above).
+    for (const pid of [started.helperNats, started.server]) killAtEnd(t, pid);
+    try {
+      t.true(programs([started.helperNats]).get(started.helperNats)?.[0]?.endsWith('nats-server'));
+      owner.kill(signal);
+      await waitGone([started.helperNats], GONE_WITHIN_MS);
+      // ava's timeout sends SIGTERM: the servers the file started go too, embedded nats-server and all.
+      if (signal === 'SIGTERM') await waitGone(all, GONE_WITHIN_MS);
+    } finally {
+      owner.kill('SIGKILL');
+      await exited;
+    }
+  });
+}

@@ -3,6 +3,7 @@
 // bridge in a fifth one (nothing is added to the machine's own network). The
 // client runs in the front-end's namespace. Needs root and iproute2 (CI runs
 // as root); skipped elsewhere.
+import './helpers/reap.js';
 import test from 'ava';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';

@@ -1,6 +1,7 @@
 // Metrics, logs, SIGHUP and readiness (@fib/testkit's operations suite) on
 // fib-server-nats with two local workers. The servers share one nats-server
 // (FIB_NATS), each with a private queue for its own workers.
+import './helpers/reap.js';
 import test from 'ava';
 import { operationsSuite } from '@fib/testkit';
 import { natsStarter } from './helpers/nats-servers.js';

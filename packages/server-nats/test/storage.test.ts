@@ -1,6 +1,7 @@
 // --storage: where the stream keeps its jobs when the front-end creates it.
 // Memory by default (the front-end holds every job until it is answered and
 // publishes it again after a reconnect); file on request.
+import './helpers/reap.js';
 import test from 'ava';
 import { RawClient, runBin, serverStarter } from '@fib/testkit';
 import { natsStarter } from './helpers/nats-servers.js';

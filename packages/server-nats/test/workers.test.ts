@@ -2,6 +2,7 @@
 // checked on fib-server-nats's local workers. The servers share one
 // nats-server (FIB_NATS), so that the server's children are its workers
 // only, each with a private queue, so that its jobs go to its own workers.
+import './helpers/reap.js';
 import test from 'ava';
 import { workerProcessSuite } from '@fib/testkit';
 import { natsStarter } from './helpers/nats-servers.js';
