@@ -48,12 +48,13 @@ export async function runStrategy(
 
   let server: ServerHandle;
   try {
-    server = await startServer(strategy);
+    server = await startServer(strategy, strategy.args);
   } catch (error) {
     fail(`did not start: ${(error as Error).message}`);
     return outcome;
   }
-  progress.line(`${strategy.binName} listening on ${server.host}:${server.port} (pid ${server.pid})`);
+  const flags = strategy.args === undefined ? '' : ` ${strategy.args.join(' ')}`;
+  progress.line(`${strategy.binName}${flags} listening on ${server.host}:${server.port} (pid ${server.pid})`);
   const settle = () => sleep(options.settleMs);
   const ctx: ScenarioContext = {
     host: server.host,

@@ -15,7 +15,18 @@ export interface StrategyPackage {
   heavyWindowFactor?: number;
   /** A Python original (originals.ts): the short name of the Node strategy that ports it. */
   pairOf?: string;
+  /** Flags the server is started with besides `--port 0` (the `+inline` rows). */
+  args?: readonly string[];
 }
+
+/**
+ * The pool strategies run a second time with `--inline-max-n`, as rows such
+ * as `pool+inline`: the recommended production setting next to the original's
+ * behaviour (every request to a worker). 15 is below each pool strategy's
+ * measured crossover (`npm run measure -- dispatch`, docs/benchmarks.md).
+ */
+const INLINE_ROWS = new Set(['pool', 'process-pool', 'queue']);
+export const LAB_INLINE_MAX_N = 15;
 
 /**
  * docs/README.md's order, from one connection at a time to all cores: the
@@ -42,19 +53,25 @@ export function discoverStrategies(root: string): StrategyPackage[] {
     }
     const bin = firstBin(manifest);
     if (bin === null) continue;
-    found.push({
+    const strategy: StrategyPackage = {
       name: dir.name.slice(PREFIX.length),
       packageName: typeof manifest.name === 'string' ? manifest.name : dir.name,
       binName: bin.name,
       script: join(packagesDir, dir.name, bin.file),
-    });
+    };
+    found.push(strategy);
+    if (INLINE_ROWS.has(strategy.name)) {
+      found.push({ ...strategy, name: `${strategy.name}+inline`, args: ['--inline-max-n', String(LAB_INLINE_MAX_N)] });
+    }
   }
   return found.sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
 }
 
+/** A `+inline` row comes right after its strategy. */
 function rank(name: string): number {
-  const i = PREFERRED_ORDER.indexOf(name);
-  return i === -1 ? PREFERRED_ORDER.length : i;
+  const plain = name.endsWith('+inline') ? name.slice(0, -'+inline'.length) : name;
+  const i = PREFERRED_ORDER.indexOf(plain);
+  return (i === -1 ? PREFERRED_ORDER.length : i) + (plain === name ? 0 : 0.5);
 }
 
 function firstBin(manifest: { name?: unknown; bin?: unknown }): { name: string; file: string } | null {
