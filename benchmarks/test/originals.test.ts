@@ -6,6 +6,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitForReady, type ReadyAddress } from '@fib/testkit/ready';
 import { parseBenchArgs, UsageError } from '../src/lib/options.js';
 import { findPython, ORIGINALS, originalStrategies, selectRows } from '../src/lib/originals.js';
 import { processTree, startTime } from '../src/lib/proctree.js';
@@ -30,10 +31,10 @@ const EXIT_TIMEOUT_MS = 15_000;
 /** How long the sequential server is given to (wrongly) answer a second client while the first is connected. */
 const SEQUENTIAL_QUIET_MS = 500;
 
-interface Server {
+/** A Python original, listening: its address as the test kit reads it, and the name it gave. */
+interface Server extends ReadyAddress {
   child: ChildProcess;
   name: string;
-  port: number;
   stderr: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -63,19 +64,16 @@ async function startPython(script: string): Promise<Server> {
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('close', (code: number | null, signal: NodeJS.Signals | null) => resolve({ code, signal })),
-  );
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    // The ready line the lab and the test kit read (packages/core prints the same one).
-    const match = /^(\S+) listening on 127\.0\.0\.1:(\d+)\n/.exec(out);
-    if (match) return { child, name: match[1]!, port: Number(match[2]), stderr: () => err, exited };
-    if (child.exitCode !== null || Date.now() > deadline) {
-      throw new Error(`${script} not ready: stdout ${JSON.stringify(out)} stderr ${err}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  const exited = once(child, 'close').then(([code, signal]) => ({ code, signal }) as Awaited<Server['exited']>);
+  const address = await waitForReady(child.stdout!, {
+    timeoutMs: READY_TIMEOUT_MS,
+    exited,
+    label: script,
+    context: () => `; stdout ${JSON.stringify(out)} stderr ${err}`,
+  });
+  // The word before "listening on": the strategy's name, as the Node servers print theirs.
+  const name = /^(\S*) ?listening on /m.exec(out)?.[1] ?? '';
+  return { ...address, child, name, stderr: () => err, exited };
 }
 
 /** A client with the originals' habits: write one request, read until its answer line, repeat. */
