@@ -7,5 +7,4 @@ operationsSuite(test, {
   strategy: 'cluster',
   args: ['--workers', '2'],
   workers: 2,
-  reloadClosesConnections: true,
 });

@@ -52,61 +52,118 @@ function isWorkerDeath(error: unknown): error is Error {
 export async function createProcessPoolEngine(options: ServerOptions, context: ServerContext): Promise<ComputeEngine> {
   const { report } = context;
   const faults: WorkerFaultPlan | null = workerFaultPlan();
-  const pool = new Tinypool({
-    runtime: 'child_process',
-    filename: new URL('./task.js', import.meta.url).href,
-    minThreads: options.workers,
-    maxThreads: options.workers,
-    idleTimeout: KEEP_IDLE_WORKERS_MS,
-    // Without `env`, tinypool gives its children an empty environment.
-    env: { ...process.env } as Record<string, string>,
-    // Atomics only serve the worker_threads runtime's shared buffer.
-    useAtomics: false,
-  });
-  // A child that dies with no task (an idle worker killed, or a second 'error'
-  // after the send that failed) is reported on the pool: an unhandled 'error'
-  // event would crash the server. It is logged, not hidden; tinypool has
-  // already removed that worker and forked its replacement. During a graceful
-  // shutdown an idle child that ends is expected, not a failure: a SIGTERM
-  // sent to the whole process group (systemd's default) reaches the children
-  // too, and they end once the job in hand, if any, is answered.
   let draining = false;
-  pool.on('error', (error: unknown) => {
-    if (draining && isWorkerDeath(error)) return;
-    report({ level: 'error', event: 'worker-died', msg: `a pool process failed: ${reason(error)}`, err: error });
-  });
+  /** Pools being retired by a reload: their children end on purpose. */
+  const retiring = new Set<Tinypool>();
+  const makePool = (): Tinypool => {
+    const made = new Tinypool({
+      runtime: 'child_process',
+      filename: new URL('./task.js', import.meta.url).href,
+      minThreads: options.workers,
+      maxThreads: options.workers,
+      idleTimeout: KEEP_IDLE_WORKERS_MS,
+      // Without `env`, tinypool gives its children an empty environment.
+      env: { ...process.env } as Record<string, string>,
+      // Atomics only serve the worker_threads runtime's shared buffer.
+      useAtomics: false,
+    });
+    // A child that dies with no task (an idle worker killed, or a second 'error'
+    // after the send that failed) is reported on the pool: an unhandled 'error'
+    // event would crash the server. It is logged, not hidden; tinypool has
+    // already removed that worker and forked its replacement. During a graceful
+    // shutdown an idle child that ends is expected, not a failure: a SIGTERM
+    // sent to the whole process group (systemd's default) reaches the children
+    // too, and they end once the job in hand, if any, is answered.
+    made.on('error', (error: unknown) => {
+      if ((draining || retiring.has(made)) && isWorkerDeath(error)) return;
+      report({ level: 'error', event: 'worker-died', msg: `a pool process failed: ${reason(error)}`, err: error });
+    });
+    return made;
+  };
+  /** A pool whose processes all answered a first task, or none: it is destroyed and the error thrown. */
+  const startPool = async (): Promise<Tinypool> => {
+    const made = makePool();
+    try {
+      await warmUp('pool process', options.workers, () => made.run(0));
+    } catch (error) {
+      await destroy(made, report);
+      throw error;
+    }
+    return made;
+  };
+  let pool = await startPool();
+  context.metrics?.trackWorkers(() => pool.threads.length);
+  /** Tasks each pool runs now (tinypool does not say): a retired pool is destroyed once it runs none. */
+  const running = new Map<Tinypool, number>();
+  const idle = new Map<Tinypool, () => void>();
+  const settled = (used: Tinypool) => {
+    const count = running.get(used);
+    // A retired pool already destroyed: nothing counts its tasks any more.
+    if (count === undefined) return;
+    running.set(used, count - 1);
+    if (count === 1) idle.get(used)?.();
+  };
+  let closed = false;
 
   const dispatcher = poolDispatcher(
     options.workers,
-    (jobs) =>
-      (pool.run(taskOf(jobs, faults)) as Promise<WorkerAnswer>).catch((error: unknown) => {
-        if (!isWorkerDeath(error)) throw error;
-        report({
-          level: 'warn',
-          event: 'worker-died',
-          msg: `the pool process computing ${describeJobs(jobs)} died (${error.message}); it is replaced`,
-          err: error,
-        });
-        throw new WorkerDiedError(undefined, { cause: error });
-      }),
+    (jobs) => {
+      const used = pool;
+      running.set(used, (running.get(used) ?? 0) + 1);
+      return (used.run(taskOf(jobs, faults)) as Promise<WorkerAnswer>).then(
+        (answer) => {
+          settled(used);
+          return answer;
+        },
+        (error: unknown) => {
+          settled(used);
+          if (!isWorkerDeath(error)) throw error;
+          report({
+            level: 'warn',
+            event: 'worker-died',
+            msg: `the pool process computing ${describeJobs(jobs)} died (${error.message}); it is replaced`,
+            err: error,
+          });
+          throw new WorkerDiedError(undefined, { cause: error });
+        },
+      );
+    },
     { queueWait: context.metrics?.trackQueue() ?? null, hopN: PROCESS_POOL_HOP_N },
   );
-
-  try {
-    await warmUp('pool process', options.workers, () => pool.run(0));
-  } catch (error) {
-    await destroy(pool, report);
-    throw error;
-  }
 
   return {
     open: () => dispatcher.open(),
     drain() {
       draining = true;
     },
-    close: () => {
+    close: async () => {
+      closed = true;
       dispatcher.close();
-      return destroy(pool, report);
+      await Promise.all([pool, ...retiring].map((each) => destroy(each, report)));
+    },
+    /**
+     * SIGHUP: the pool is recycled whole, as pool's piscina one is: a new one
+     * is started and warmed up, new jobs go to it, and the old one is
+     * destroyed once the jobs it runs (one batch per process) are answered.
+     * tinypool's own recycleWorkers() would end idle processes before their
+     * replacements are up.
+     */
+    async reload() {
+      const next = await startPool();
+      const old = pool;
+      pool = next;
+      retiring.add(old);
+      for (let i = 0; i < options.workers; i++) context.metrics?.workerRestarted();
+      try {
+        if ((running.get(old) ?? 0) > 0) await new Promise<void>((resolve) => idle.set(old, resolve));
+        // A shutdown that came meanwhile destroyed it already.
+        if (!closed) await destroy(old, report);
+      } finally {
+        retiring.delete(old);
+        running.delete(old);
+        idle.delete(old);
+      }
+      return { replaced: options.workers };
     },
   };
 }
