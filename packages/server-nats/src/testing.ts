@@ -101,6 +101,27 @@ export interface NatsStarter {
   stopAll(): Promise<void>;
 }
 
+/** Stores of the nats-servers this process started and has not stopped yet. */
+const stores = new Set<string>();
+let removingAtExit = false;
+
+/**
+ * A store for a new nats-server. Should the process end without `stopAll`
+ * (a test file stopped on a timeout exits from its SIGTERM handler), an exit
+ * handler removes what is left; its nats-servers died with it.
+ */
+function newStore(): string {
+  const store = mkdtempSync(join(tmpdir(), 'fib-nats-test-'));
+  stores.add(store);
+  if (!removingAtExit) {
+    removingAtExit = true;
+    process.on('exit', () => {
+      for (const left of stores) rmSync(left, { recursive: true, force: true });
+    });
+  }
+  return store;
+}
+
 /** Starts nats-servers on free loopback ports and remembers them, for `stopAll`. */
 export function createNatsStarter(): NatsStarter {
   const nodes: NatsNode[] = [];
@@ -124,7 +145,7 @@ export function createNatsStarter(): NatsStarter {
       make({
         name: `fib-test-${nodes.length}`,
         port: await freePort(),
-        store: mkdtempSync(join(tmpdir(), 'fib-nats-test-')),
+        store: newStore(),
       }),
     cluster: async (size) => {
       const ports = await Promise.all(Array.from({ length: size }, freePort));
@@ -134,7 +155,7 @@ export function createNatsStarter(): NatsStarter {
           make({
             name: `fib-node-${i}`,
             port,
-            store: mkdtempSync(join(tmpdir(), 'fib-nats-test-')),
+            store: newStore(),
             cluster: { port: routes[i]!, routes: routes.filter((_, j) => j !== i) },
           }),
         ),
@@ -142,7 +163,10 @@ export function createNatsStarter(): NatsStarter {
     },
     stopAll: async () => {
       await Promise.all(nodes.map((node) => stopChild(node.child, 'SIGKILL')));
-      for (const node of nodes) rmSync(node.store, { recursive: true, force: true });
+      for (const node of nodes) {
+        rmSync(node.store, { recursive: true, force: true });
+        stores.delete(node.store);
+      }
     },
   };
 }

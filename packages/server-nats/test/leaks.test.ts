@@ -79,7 +79,7 @@ async function startOwner() {
   let out = '';
   owner.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   await until(() => out.includes('\n') || owner.exitCode !== null, 'the owner prints what it started');
-  const started = JSON.parse(out) as { helperNats: number; server: number; embedded: number[] };
+  const started = JSON.parse(out) as { helperNats: number; store: string; server: number; embedded: number[] };
   return { owner, exited, started };
 }
 
@@ -93,8 +93,12 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
       t.true(programs([started.helperNats]).get(started.helperNats)?.[0]?.endsWith('nats-server'));
       owner.kill(signal);
       await waitGone([started.helperNats], GONE_WITHIN_MS);
-      // ava's timeout sends SIGTERM: the servers the file started go too, embedded nats-server and all.
-      if (signal === 'SIGTERM') await waitGone(all, GONE_WITHIN_MS);
+      // ava's timeout sends SIGTERM: the servers the file started go too, embedded nats-server and all,
+      // and the helper's store is removed on the way out; after a SIGKILL nothing can remove it.
+      if (signal === 'SIGTERM') {
+        await waitGone(all, GONE_WITHIN_MS);
+        t.false(existsSync(started.store));
+      } else rmSync(started.store, { recursive: true, force: true });
     } finally {
       owner.kill('SIGKILL');
       await exited;

@@ -12,5 +12,7 @@ const LIFETIME_MS = 60_000;
 const node = await createNatsStarter().single();
 const server = await startBin('@fib/server-nats', 'fib-server-nats', ['--workers', '1']);
 const embedded = descendants(server.pid);
-process.stdout.write(`${JSON.stringify({ helperNats: node.child.pid, server: server.pid, embedded })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ helperNats: node.child.pid, store: node.store, server: server.pid, embedded })}\n`,
+);
 setTimeout(() => process.exit(0), LIFETIME_MS);
