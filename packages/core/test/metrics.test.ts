@@ -76,19 +76,24 @@ test('the exposition has every code, the histogram with cumulative buckets, the 
   metrics.workerRestarted();
   const text = await metrics.text();
   for (const code of REQUEST_CODES) t.not(sample(text, `fib_requests_total{code="${code}"}`), undefined, code);
-  t.is(sample(text, 'fib_requests_total{code="ok"}'), 7);
-  t.is(sample(text, 'fib_requests_total{code="out_of_range"}'), 1);
-  t.is(sample(text, 'fib_request_duration_seconds_bucket{le="0.00001"}'), 0);
-  t.is(sample(text, 'fib_request_duration_seconds_bucket{le="0.000025"}'), 2);
-  t.is(sample(text, 'fib_request_duration_seconds_bucket{le="0.25"}'), 2);
-  t.is(sample(text, 'fib_request_duration_seconds_bucket{le="0.5"}'), 3);
-  t.is(sample(text, 'fib_request_duration_seconds_bucket{le="+Inf"}'), 3);
-  t.is(sample(text, 'fib_request_duration_seconds_count'), 3);
-  t.is(sample(text, 'fib_queue_wait_seconds_count'), 1);
-  t.is(sample(text, 'fib_connections_open'), 3);
-  t.is(sample(text, 'fib_jobs_pending'), 4);
-  t.is(sample(text, 'fib_workers'), 2);
-  t.is(sample(text, 'fib_worker_restarts_total'), 1);
+  // Every series in one comparison, so that a failure shows them all.
+  const expected: Record<string, number> = {
+    'fib_requests_total{code="ok"}': 7,
+    'fib_requests_total{code="out_of_range"}': 1,
+    'fib_request_duration_seconds_bucket{le="0.00001"}': 0,
+    'fib_request_duration_seconds_bucket{le="0.000025"}': 2,
+    'fib_request_duration_seconds_bucket{le="0.25"}': 2,
+    'fib_request_duration_seconds_bucket{le="0.5"}': 3,
+    'fib_request_duration_seconds_bucket{le="+Inf"}': 3,
+    fib_request_duration_seconds_count: 3,
+    fib_queue_wait_seconds_count: 1,
+    fib_connections_open: 3,
+    fib_jobs_pending: 4,
+    fib_workers: 2,
+    fib_worker_restarts_total: 1,
+  };
+  const series = Object.keys(expected);
+  t.deepEqual(Object.fromEntries(series.map((name) => [name, sample(text, name)])), expected);
   t.regex(text, /# TYPE fib_request_duration_seconds histogram/);
   t.regex(text, /# TYPE fib_requests_total counter/);
   t.not(sample(text, 'process_cpu_user_seconds_total'), undefined);
