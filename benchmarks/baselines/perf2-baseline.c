@@ -7,51 +7,9 @@
  *
  *   bin/perf2-baseline [--host 127.0.0.1] [--port 25000] [--duration 10] [--n 1]
  */
-#define _POSIX_C_SOURCE 200809L
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <stdio.h>
+#include "client.h"
+
 #include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
-
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int connect_to(const char *host, const char *port) {
-  struct addrinfo hints = {0}, *res, *ai;
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  int rc = getaddrinfo(host, port, &hints, &res);
-  if (rc != 0) {
-    fprintf(stderr, "perf2-baseline: %s: %s\n", host, gai_strerror(rc));
-    return -1;
-  }
-  int fd = -1;
-  for (ai = res; ai != NULL; ai = ai->ai_next) {
-    fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-    if (fd < 0) continue;
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
-    close(fd);
-    fd = -1;
-  }
-  freeaddrinfo(res);
-  if (fd < 0) {
-    fprintf(stderr, "perf2-baseline: cannot connect to %s:%s: %s\n", host, port, strerror(errno));
-    return -1;
-  }
-  int one = 1; /* like fib-perf2: no Nagle delay on small requests */
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return fd;
-}
 
 int main(int argc, char **argv) {
   const char *host = "127.0.0.1", *port = "25000";
@@ -77,7 +35,7 @@ int main(int argc, char **argv) {
   int request_len = snprintf(request, sizeof request, "%d\n", n);
   int expected_len = snprintf(expected, sizeof expected, "%lld\n", a);
 
-  int fd = connect_to(host, port);
+  int fd = connect_to("perf2-baseline", host, port);
   if (fd < 0) return 1;
 
   char buf[256];

@@ -8,55 +8,14 @@
  *   bin/pipeline-baseline [--host 127.0.0.1] [--port 25000] [--duration 10] [--n 1]
  *                         [--connections 4] [--pipeline 64]
  */
-#define _POSIX_C_SOURCE 200809L
-#include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+#include "client.h"
+
 #include <poll.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #define MAX_CONNECTIONS 256
 #define MAX_PIPELINE 4096
 #define LINE_MAX_BYTES 24
-
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int connect_to(const char *host, const char *port) {
-  struct addrinfo hints = {0}, *res, *ai;
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  int rc = getaddrinfo(host, port, &hints, &res);
-  if (rc != 0) {
-    fprintf(stderr, "pipeline-baseline: %s: %s\n", host, gai_strerror(rc));
-    return -1;
-  }
-  int fd = -1;
-  for (ai = res; ai != NULL; ai = ai->ai_next) {
-    fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-    if (fd < 0) continue;
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
-    close(fd);
-    fd = -1;
-  }
-  freeaddrinfo(res);
-  if (fd < 0) {
-    fprintf(stderr, "pipeline-baseline: cannot connect to %s:%s: %s\n", host, port, strerror(errno));
-    return -1;
-  }
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return fd;
-}
 
 /* Writes all of buf (a blocking socket: the server reads as it answers). */
 static int write_all(int fd, const char *buf, size_t len) {
@@ -117,7 +76,7 @@ int main(int argc, char **argv) {
   char line[MAX_CONNECTIONS][LINE_MAX_BYTES]; /* each connection's partial answer line */
   int line_len[MAX_CONNECTIONS];
   for (int c = 0; c < connections; c++) {
-    fds[c].fd = connect_to(host, port);
+    fds[c].fd = connect_to("pipeline-baseline", host, port);
     if (fds[c].fd < 0) return 1;
     fds[c].events = POLLIN;
     line_len[c] = 0;
