@@ -22,9 +22,6 @@ const WORKER_URL = new URL('./worker.js', import.meta.url);
  */
 const WORKER_HEAP_LIMIT_MB = 64;
 
-/** fib(n) for this n costs about one hop to a pool thread and back (`npm run measure -- dispatch`). */
-const POOL_HOP_N = 15;
-
 type Pool = Piscina<WorkerTask, WorkerAnswer>;
 
 /**
@@ -93,7 +90,7 @@ export async function createPoolEngine(options: ServerOptions, context: ServerCo
         });
         throw new WorkerDiedError('the pool thread computing this request died', { cause: error });
       }),
-    { queueWait: context.metrics?.trackQueue() ?? null, hopN: POOL_HOP_N },
+    { queueWait: context.metrics?.trackQueue() ?? null },
   );
   return {
     open: () => dispatcher.open(),

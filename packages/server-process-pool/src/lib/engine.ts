@@ -25,8 +25,8 @@ const KEEP_IDLE_WORKERS_MS = 2 ** 31 - 1;
  * milliseconds, and this bounds the wait for it.
  */
 const KILLED_EXIT_WAIT_MS = 1000;
-/** fib(n) for this n costs about one hop to a pool process and back (`npm run measure -- dispatch`). */
-const PROCESS_POOL_HOP_N = 15;
+/** fib(n) for this n costs about one hop to a pool process and back: tinypool's IPC costs more than a thread's (`npm run measure -- dispatch`). */
+const PROCESS_POOL_HOP_N = 21;
 /** tinypool's ProcessWorker rejects the tasks of a child that exits with this message. */
 const TINYPOOL_WORKER_EXITED = 'Worker exited unexpectedly';
 /**

@@ -18,9 +18,6 @@ import {
 import { workerFaultPlan } from '@fib/core/testing';
 import type { JobMessage, ResultMessage } from './messages.js';
 
-/** fib(n) for this n costs about one hop to a queue worker and back (`npm run measure -- dispatch`). */
-const QUEUE_HOP_N = 15;
-
 /** esbuild bundles this module into dist/, beside the worker entry. */
 const WORKER_ENTRY = new URL('./worker.js', import.meta.url);
 
@@ -34,7 +31,6 @@ export async function createQueueEngine(options: ServerOptions, context: ServerC
   const faults = workerFaultPlan();
   const dispatcher: Dispatcher<WorkerHandle> = new Dispatcher<WorkerHandle>({
     queueWait: metrics?.trackQueue() ?? null,
-    hopN: QUEUE_HOP_N,
     send: (worker, jobs) => {
       const message: JobMessage = envelope('job', { id: jobs[0]!.id, task: taskOf(jobs, faults) });
       // A worker that cannot take it is dying: its exit fails the jobs, which are then retried.

@@ -19,9 +19,6 @@ import {
 import { workerFaultPlan, type WorkerFaultPlan } from '@fib/core/testing';
 import type { AnswerMessage, JobMessage } from './messages.js';
 
-/** fib(n) for this n costs about one hop to a thread and back (`npm run measure -- dispatch`). */
-const THREAD_HOP_N = 15;
-
 /** Built by esbuild beside this module's bundle (see scripts/build.mjs). */
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
@@ -74,7 +71,6 @@ class ThreadSession implements Session {
     this.#sessions = sessions;
     this.#faults = faults;
     this.#dispatcher = new Dispatcher<WorkerHandle>({
-      hopN: THREAD_HOP_N,
       send: (worker, jobs) => {
         const message: JobMessage = envelope('job', { task: taskOf(jobs, this.#faults) });
         worker.send(message);

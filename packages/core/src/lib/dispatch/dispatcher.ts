@@ -10,11 +10,11 @@ const MS_PER_S = 1000;
 /** fib(n) costs about this many times fib(n - 1): the golden ratio. */
 const GROWTH = (1 + Math.sqrt(5)) / 2;
 /**
- * The n whose fib costs about one hop to a worker and back, when a strategy
- * has not measured its own: a thread hop on this project's 2-core machine
- * (`npm run measure -- dispatch`).
+ * The n whose fib costs about one hop to a worker and back (thread, pool and
+ * queue alike), when a strategy has not measured its own: 19 to 21 on this
+ * project's 2-core machine (`npm run measure -- dispatch`, docs/benchmarks.md).
  */
-export const DEFAULT_HOP_N = 15;
+export const DEFAULT_HOP_N = 20;
 /**
  * A batch computes in about this many hops at most: enough to pay for the
  * message it travels in, little enough that a light connection's job waits
