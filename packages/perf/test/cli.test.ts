@@ -354,3 +354,17 @@ test('on a terminal, a progress bar shows the time left', async (t) => {
   t.regex(run.out, bar);
   t.regex(run.out, /fib-perf2: 127\.0\.0\.1:\d+/);
 });
+
+test('a reader that goes away (| head -3) stops the run quietly, exit 0', async (t) => {
+  const server = await serve(t);
+  const lines = 3;
+  const run = await runBin('fib-perf1', ['--port', String(server.port), '--n', '1', '-d', '30s'], {
+    onSpawn: (child, output) =>
+      child.stdout!.on('data', () => {
+        if (output.stdout.split('\n').length > lines) child.stdout!.destroy();
+      }),
+  });
+  t.is(run.code, 0, run.stderr);
+  t.is(run.stderr, '');
+  t.true(server.connections === 1);
+});

@@ -243,6 +243,16 @@ export async function main(tool: Tool, argv: string[] = process.argv.slice(2)): 
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // `fib-perf1 | head -3`: once the reader is gone, stop as Ctrl-C would and write nothing more to
+  // stdout (Node turns SIGPIPE into an EPIPE error, which would otherwise end in a stack trace).
+  let stdoutGone = false;
+  const onStdoutError = (error: NodeJS.ErrnoException) => {
+    if (stdoutGone) return; // later writes into the closed pipe fail the same way
+    if (error.code !== 'EPIPE') throw error;
+    stdoutGone = true;
+    controller.abort();
+  };
+  process.stdout.on('error', onStdoutError);
 
   const options: LoadOptions = { ...command.options, signal: controller.signal };
   const total: Histogram | null = command.latency ? newHistogram() : null;
@@ -275,7 +285,9 @@ export async function main(tool: Tool, argv: string[] = process.argv.slice(2)): 
     hdrLog?.close();
   }
 
-  if (json) {
+  if (stdoutGone) {
+    // Nothing to print to; the exit code still tells how the run went.
+  } else if (json) {
     process.stdout.write(JSON.stringify({ tool: tool.name, version: version(), ...result }) + '\n');
   } else if (result.stopReason !== 'connect-failed') {
     // When no connection opened, nothing was measured: the reason below is the whole story.
