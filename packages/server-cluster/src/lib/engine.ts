@@ -41,9 +41,10 @@ function forkWorker(argument: string): WorkerHandle {
  * How long a retiring worker has to give its connections back. Each goes back
  * at its first quiet point (every request read answered, the answers with the
  * kernel), which a client that reads its answers reaches within a request's
- * time. Past this, the worker drains what it still holds: each connection is
- * closed after its last answer. That is a client that does not read its
- * answers, or one computing fib(max-n) for longer than this.
+ * time. Past this, the worker is told to drain: what it still holds then is
+ * closed after its last answer, i.e. connections whose answers pile up unread.
+ * (A worker stuck in a long fib reads the hand-back request before the drain,
+ * once it is done, and still gives its connections back.)
  */
 export const HAND_BACK_TIMEOUT_MS = 5000;
 
@@ -166,7 +167,7 @@ export function createClusterEngine(options: ServerOptions, context: ServerConte
             context.report({
               level: 'warn',
               event: 'reload-close',
-              msg: `cluster worker ${worker.id}: ${left} connections still busy after ${HAND_BACK_TIMEOUT_MS / 1000} s; each closes after its last answer`,
+              msg: `cluster worker ${worker.id}: ${left} connections not given back within ${HAND_BACK_TIMEOUT_MS / 1000} s; draining it, those it still holds close after their last answer`,
               worker: worker.id,
             });
           });
