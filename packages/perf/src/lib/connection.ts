@@ -52,7 +52,8 @@ const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 /**
  * One TCP connection of a load run: the hot path. It writes whole batches of
  * pre-built requests, scans answers byte by byte straight from the read
- * buffer, takes one clock reading per read, and keeps send times in a ring.
+ * buffer, takes one clock reading per read and one per write, and keeps send
+ * times in a ring.
  */
 export class Connection {
   readonly #run: RunContext;
