@@ -383,7 +383,8 @@ export class Connection {
     const first = this.#head;
     let head = first;
     while (head < slots.length && slots[head] !== undefined) out += slots[head++];
-    this.#write(out, true);
+    // Answers still pending likely come in this tick (a batch): they share the write.
+    this.#write(out, head < slots.length);
     if (this.#stats !== null) this.#observeWritten(first, head);
     if (head === slots.length) {
       slots.length = 0;
