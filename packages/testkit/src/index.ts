@@ -47,4 +47,9 @@ export { dispatchSuite, type DispatchConfig } from './lib/dispatch.js';
 export { metricsUrl, sample, scrape } from './lib/metrics.js';
 export { operationsSuite, type OperationsConfig } from './lib/operations.js';
 export { reloadUnderLoad } from './lib/reload-load.js';
-export { reloadsUnderPersistentLoad, type PersistentTally } from './lib/persistent-reloads.js';
+export {
+  checkPersistentReloads,
+  reloadsUnderPersistentLoad,
+  type PersistentReloads,
+  type PersistentTally,
+} from './lib/persistent-reloads.js';

@@ -1,3 +1,4 @@
+import type { ExecutionContext } from 'ava';
 import { fib } from '@fib/core/worker';
 import type { ServerRun } from './spawn.js';
 import { RawClient } from './raw-client.js';
@@ -11,6 +12,11 @@ const MAX_REQUESTS = 100_000;
 const N_CYCLE = 26;
 /** Answers between two reloads, so that each reload happens under load and the next workers serve. */
 const ANSWERS_BETWEEN = 100;
+
+export interface PersistentReloads {
+  readonly tally: PersistentTally;
+  readonly clients: RawClient[];
+}
 
 export interface PersistentTally {
   answered: number;
@@ -32,7 +38,7 @@ export async function reloadsUnderPersistentLoad(
   server: ServerRun,
   reloads: number,
   between: () => void = () => {},
-): Promise<{ tally: PersistentTally; clients: RawClient[] }> {
+): Promise<PersistentReloads> {
   const clients = await Promise.all(Array.from({ length: CLIENTS }, () => RawClient.connect(server.port)));
   const tally: PersistentTally = { answered: 0, wrong: 0, lost: 0 };
   let stop = false;
@@ -69,4 +75,34 @@ export async function reloadsUnderPersistentLoad(
     await Promise.all(loops);
   }
   return { tally, clients };
+}
+
+/**
+ * The checks every strategy's run of `reloadsUnderPersistentLoad` shares: no
+ * request lost, every answer right, every client still connected; with
+ * `generations` (the worker pids before the first reload and after each),
+ * `size` workers each time, all of them new. Then it closes the clients.
+ */
+export function checkPersistentReloads(
+  t: ExecutionContext,
+  { tally, clients }: PersistentReloads,
+  workers?: { readonly generations: readonly (readonly number[])[]; readonly size: number },
+): void {
+  t.log(tally);
+  t.is(tally.lost, 0);
+  t.is(tally.wrong, 0);
+  t.true(tally.answered > 0);
+  const generations = workers?.generations ?? [];
+  for (let i = 1; i < generations.length; i++) {
+    t.is(generations[i]!.length, workers!.size, `reload ${i}: the old workers are gone, the new ones run`);
+    t.false(
+      generations[i]!.some((pid) => generations[i - 1]!.includes(pid)),
+      `reload ${i}: every worker pid is new`,
+    );
+  }
+  t.false(
+    clients.some((client) => client.ended),
+    'every client kept its connection',
+  );
+  for (const client of clients) client.end();
 }
