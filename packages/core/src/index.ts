@@ -57,6 +57,7 @@ export {
   MAX_START_FAILURES,
   READY_TIMEOUT_MS,
   STOP_GRACE_MS,
+  startWarm,
   Supervisor,
   warmUp,
   type SupervisorOptions,

@@ -4,7 +4,7 @@ import {
   poolDispatcher,
   reason,
   taskOf,
-  warmUp,
+  startWarm,
   type ComputeEngine,
   type ServerContext,
   type ServerOptions,
@@ -60,17 +60,7 @@ export async function createPoolEngine(options: ServerOptions, context: ServerCo
     });
     return made;
   };
-  /** A pool whose threads all answered a first task, or none: it is destroyed and the error thrown. */
-  const startPool = async (): Promise<Pool> => {
-    const made = makePool();
-    try {
-      await warmUp('pool thread', options.workers, () => made.run(0));
-    } catch (error) {
-      await made.destroy();
-      throw error;
-    }
-    return made;
-  };
+  const startPool = (): Promise<Pool> => startWarm('pool thread', options.workers, makePool, (made) => made.destroy());
   let pool = await startPool();
   context.metrics?.trackWorkers(() => pool.threads.length);
   /** Pools being retired by a reload: closed with the server if it stops first. */

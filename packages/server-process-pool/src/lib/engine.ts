@@ -6,7 +6,7 @@ import {
   STOP_GRACE_MS,
   taskOf,
   WorkerDiedError,
-  warmUp,
+  startWarm,
   type ComputeEngine,
   type Reporter,
   type ServerContext,
@@ -80,17 +80,8 @@ export async function createProcessPoolEngine(options: ServerOptions, context: S
     });
     return made;
   };
-  /** A pool whose processes all answered a first task, or none: it is destroyed and the error thrown. */
-  const startPool = async (): Promise<Tinypool> => {
-    const made = makePool();
-    try {
-      await warmUp('pool process', options.workers, () => made.run(0));
-    } catch (error) {
-      await destroy(made, report);
-      throw error;
-    }
-    return made;
-  };
+  const startPool = (): Promise<Tinypool> =>
+    startWarm('pool process', options.workers, makePool, (made) => destroy(made, report));
   let pool = await startPool();
   context.metrics?.trackWorkers(() => pool.threads.length);
   /** Tasks each pool runs now (tinypool does not say): a retired pool is destroyed once it runs none. */

@@ -368,3 +368,25 @@ export async function warmUp(
     clearTimeout(timer);
   }
 }
+
+/**
+ * A pool library's pool (piscina, tinypool) made by `make` and warmed up: each
+ * of its `count` workers answered a first task (`run(0)`). If they do not,
+ * the pool is destroyed and the WorkerStartError thrown: no half-started pool
+ * is left behind.
+ */
+export async function startWarm<P extends { run(task: number): Promise<unknown> }>(
+  name: string,
+  count: number,
+  make: () => P,
+  destroy: (pool: P) => Promise<unknown>,
+): Promise<P> {
+  const pool = make();
+  try {
+    await warmUp(name, count, () => pool.run(0));
+  } catch (error) {
+    await destroy(pool);
+    throw error;
+  }
+  return pool;
+}
