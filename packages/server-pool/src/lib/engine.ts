@@ -25,11 +25,12 @@ const WORKER_HEAP_LIMIT_MB = 64;
 type Pool = Piscina<WorkerTask, WorkerAnswer>;
 
 /**
- * The futures-style strategy: every request is `pool.run(n)` on a piscina
+ * The futures-style strategy: every request is `pool.run()` on a piscina
  * pool of exactly `--workers` threads that never idle out, so a request costs
- * one message round trip and no thread start. Core's fair dispatcher hands
- * piscina one job per free thread: connections take turns, and a closed
- * connection's waiting requests are dropped (the one a thread holds finishes).
+ * at most one message round trip and no thread start. Core's fair dispatcher
+ * hands piscina one task (a job, or a batch of cheap ones) per free thread:
+ * connections take turns, and a closed connection's waiting requests are
+ * dropped (the task a thread holds finishes).
  */
 export async function createPoolEngine(options: ServerOptions, context: ServerContext): Promise<ComputeEngine> {
   const { report } = context;

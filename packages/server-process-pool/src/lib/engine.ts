@@ -43,11 +43,11 @@ function isWorkerDeath(error: unknown): error is Error {
 
 /**
  * A tinypool pool of `options.workers` child processes, started before the
- * server says it is ready. Core's fair dispatcher hands tinypool one job per
- * free process (connections take turns; a closed connection's waiting jobs
- * are dropped, the one a process holds finishes rather than costing a fork).
- * A worker that dies is replaced by tinypool and its request runs once more,
- * then is answered `ERR internal`.
+ * server says it is ready. Core's fair dispatcher hands tinypool one task (a
+ * job, or a batch of cheap ones) per free process (connections take turns; a
+ * closed connection's waiting jobs are dropped, the task a process holds
+ * finishes rather than costing a fork). A worker that dies is replaced by
+ * tinypool and each job it held runs once more, then is answered `ERR internal`.
  */
 export async function createProcessPoolEngine(options: ServerOptions, context: ServerContext): Promise<ComputeEngine> {
   const { report } = context;
