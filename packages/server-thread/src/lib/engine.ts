@@ -91,8 +91,8 @@ class ThreadSession implements Session {
   close(): void {
     this.#closed = true;
     // Nobody is left to read these answers, but each promise must settle:
-    // @fib/core counts unsettled jobs against --max-queue.
-    this.#session.close();
+    // @fib/core counts unsettled jobs against --max-queue. The dispatcher is
+    // this connection's alone: closing it rejects its waiting jobs.
     this.#dispatcher.close(new ConnectionClosedError());
     const worker = this.#worker;
     this.#worker = null;

@@ -1,4 +1,5 @@
 import { ConnectionClosedError, EngineClosedError, WorkerDiedError } from '../errors.js';
+import { MAX_N_LIMIT } from '@fib/protocol';
 import { diedTwice } from '../retry.js';
 import type { HistogramData } from '../stats.js';
 import type { Session } from '../strategy.js';
@@ -9,6 +10,8 @@ import type { WorkerAnswer } from './task.js';
 const MS_PER_S = 1000;
 /** fib(n) costs about this many times fib(n - 1): the golden ratio. */
 const GROWTH = (1 + Math.sqrt(5)) / 2;
+/** The cost of fib(n), in units of fib(0)'s, for every n a request may ask: no power computed per job. */
+const COST = Float64Array.from({ length: MAX_N_LIMIT + 1 }, (_, n) => GROWTH ** n);
 /**
  * The n whose fib costs about one hop to a worker and back (thread, pool and
  * queue alike), when a strategy has not measured its own: 19 to 21 on this
@@ -75,13 +78,13 @@ export class Dispatcher<W> {
   readonly #budget: number;
   #nextId = 0;
   #closed: Error | null = null;
-  /** A microtask will hand the queued jobs to the idle workers. */
+  /** An immediate will hand the queued jobs to the idle workers. */
   #pumping = false;
 
   constructor(options: DispatcherOptions<W>) {
     this.#send = options.send;
     this.#queueWait = options.queueWait ?? null;
-    this.#budget = BATCH_BUDGET_HOPS * GROWTH ** (options.hopN ?? DEFAULT_HOP_N);
+    this.#budget = BATCH_BUDGET_HOPS * COST[options.hopN ?? DEFAULT_HOP_N]!;
   }
 
   /** Jobs waiting for a worker. */
@@ -115,8 +118,7 @@ export class Dispatcher<W> {
 
   /** `worker` computed the batch it holds (`answer`, one value per job); it is free again. */
   answer(worker: W, answer: WorkerAnswer): void {
-    const jobs = this.#held.get(worker);
-    this.#held.delete(worker);
+    const jobs = this.#release(worker);
     if (jobs !== undefined) {
       if (typeof answer === 'number') jobs[0]!.resolve(answer);
       else for (let i = 0; i < jobs.length; i++) jobs[i]!.resolve(answer[i]!);
@@ -178,11 +180,11 @@ export class Dispatcher<W> {
     const queue = this.#queue;
     const first = queue.shift()!;
     const jobs = [first];
-    let cost = GROWTH ** first.n;
+    let cost = COST[first.n]!;
     // A retry goes alone: it may be what killed its worker. So does a job that costs more than a batch may.
     if (first.attempt === 1 && cost <= this.#budget) {
       for (let next = queue.peek(); next !== undefined && jobs.length < MAX_BATCH; next = queue.peek()) {
-        cost += GROWTH ** next.n;
+        cost += COST[next.n]!;
         if (next.attempt === 2 || cost > this.#budget) break;
         jobs.push(queue.shift()!);
       }
@@ -197,9 +199,15 @@ export class Dispatcher<W> {
   }
 
   #reject(worker: W, error: unknown): void {
+    const jobs = this.#release(worker);
+    if (jobs !== undefined) for (const job of jobs) this.#fail(job, error);
+  }
+
+  /** The jobs `worker` held, which it holds no more. */
+  #release(worker: W): readonly Job[] | undefined {
     const jobs = this.#held.get(worker);
     this.#held.delete(worker);
-    if (jobs !== undefined) for (const job of jobs) this.#fail(job, error);
+    return jobs;
   }
 
   /** A job that failed: a first death is retried, a second is `ERR internal`, anything else passes on. */
