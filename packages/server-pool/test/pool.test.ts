@@ -23,9 +23,8 @@ test('pipelined requests of one connection run on several threads and are answer
   const server = await startPool(['--workers', '2']);
   const ns = Array.from({ length: 60 }, (_, i) => (i % 3 === 0 ? 24 + (i % 4) : i % 11));
   const client = await RawClient.connect(server.port);
-  await client.write(ns.map((n) => `${n}\n`).join(''));
   t.deepEqual(
-    await client.lines(ns.length),
+    await client.pipeline(ns),
     ns.map((n) => String(fib(n))),
   );
   client.end();

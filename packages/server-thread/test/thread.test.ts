@@ -53,12 +53,7 @@ test('connections pipelining heavy and light requests each get their answers in 
   const server = await startThread();
   const ns = Array.from({ length: 30 }, (_, i) => (i % 5 === 0 ? 25 : i % 13));
   const clients = await Promise.all([1, 2, 3].map(() => RawClient.connect(server.port)));
-  const answers = await Promise.all(
-    clients.map(async (client) => {
-      await client.write(ns.map((n) => `${n}\n`).join(''));
-      return client.lines(ns.length);
-    }),
-  );
+  const answers = await Promise.all(clients.map((client) => client.pipeline(ns)));
   t.deepEqual(
     answers,
     clients.map(() => ns.map((n) => String(fib(n)))),

@@ -91,6 +91,12 @@ export class RawClient {
     return result;
   }
 
+  /** Sends every request at once (one write, pipelined) and returns their answers, in order. */
+  async pipeline(requests: readonly (number | string)[]): Promise<(string | null)[]> {
+    await this.write(requests.map((request) => `${request}\n`).join(''));
+    return this.lines(requests.length);
+  }
+
   /** Sends one request line and returns its answer. */
   async ask(request: string): Promise<string | null> {
     await this.write(`${request}\n`);
