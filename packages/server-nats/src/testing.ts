@@ -150,7 +150,7 @@ export function createNatsStarter(): NatsStarter {
     cluster: async (size) => {
       const ports = await Promise.all(Array.from({ length: size }, freePort));
       const routes = await Promise.all(Array.from({ length: size }, freePort));
-      return Promise.all(
+      const cluster = await Promise.all(
         ports.map((port, i) =>
           make({
             name: `fib-node-${i}`,
@@ -160,6 +160,8 @@ export function createNatsStarter(): NatsStarter {
           }),
         ),
       );
+      await Promise.all(cluster.map((node) => untilJetStreamAnswers(node)));
+      return cluster;
     },
     stopAll: async () => {
       await Promise.all(nodes.map((node) => stopChild(node.child, 'SIGKILL')));
@@ -169,6 +171,39 @@ export function createNatsStarter(): NatsStarter {
       }
     },
   };
+}
+
+/**
+ * A cluster's nodes are ready one by one, but JetStream answers only once
+ * they have elected its meta leader: a second on a quiet machine, many more
+ * on a loaded one. A started cluster is handed out once every node answers.
+ */
+const CLUSTER_READY_TIMEOUT_MS = 60_000;
+const CLUSTER_POLL_MS = 200;
+
+async function untilJetStreamAnswers(node: NatsNode): Promise<void> {
+  const { connect } = await import('@nats-io/transport-node');
+  const { jetstreamManager } = await import('@nats-io/jetstream');
+  const deadline = Date.now() + CLUSTER_READY_TIMEOUT_MS;
+  const nc = await connect({ servers: node.url });
+  try {
+    for (;;) {
+      try {
+        const jsm = await jetstreamManager(nc, { timeout: 2000 });
+        await jsm.getAccountInfo();
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) {
+          throw new Error(`nats-server ${node.name}: JetStream did not answer within ${CLUSTER_READY_TIMEOUT_MS} ms`, {
+            cause: error,
+          });
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, CLUSTER_POLL_MS));
+    }
+  } finally {
+    await nc.close();
+  }
 }
 
 /** The name of the node that leads a queue's stream now (the default queue's unless named), from any node's `url`. */

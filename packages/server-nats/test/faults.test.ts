@@ -108,7 +108,10 @@ test('NATS lost: a pending request is answered ERR busy within the bound, new on
 test('a three-node NATS cluster loses its stream leader without losing a request', async (t) => {
   const nodes = await nats.cluster(3);
   const urls = nodes.map((node) => node.url).join(',');
-  const server = await startFrontEnd(['--nats', urls, '--replicas', '3', '--workers', '2']);
+  // Its stream needs three nodes' agreement: a front-end waits up to 30 s for it, and says so.
+  const server = await startFrontEnd(['--nats', urls, '--replicas', '3', '--workers', '2'], undefined, {
+    readyTimeoutMs: 45_000,
+  });
   const clients = await Promise.all([0, 1, 2, 3].map(() => RawClient.connect(server.port)));
   const ROUNDS = 150;
   let answered = 0;

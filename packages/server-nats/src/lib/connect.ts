@@ -19,7 +19,20 @@ const CONNECT_TIMEOUT_MS = 5000;
  * front-end or a worker outlives a NATS restart and carries on once it is back.
  * `name` shows in the server's connection list (`nats-server -m`, `/connz`).
  */
-export function connectNats(servers: readonly string[], name: string, waitForServer = false): Promise<NatsConnection> {
+export async function connectNats(
+  servers: readonly string[],
+  name: string,
+  waitForServer = false,
+): Promise<NatsConnection> {
+  try {
+    return await connectOnce(servers, name, waitForServer);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new Error(`cannot reach NATS at ${servers.join(',')}: ${why}`, { cause: error });
+  }
+}
+
+function connectOnce(servers: readonly string[], name: string, waitForServer: boolean): Promise<NatsConnection> {
   return connect({
     servers: [...servers],
     name,

@@ -80,16 +80,19 @@ export async function createNatsEngine(
   try {
     const isPrivate = config.queue === PRIVATE_QUEUE;
     const queue = queueNames(isPrivate ? `private-${randomBytes(6).toString('hex')}` : config.queue);
-    frontEnd = await FrontEnd.start({
-      servers,
-      queue,
-      privateQueue: isPrivate,
-      stream: { replicas: config.replicas ?? 1, storage: config.storage ?? 'memory' },
-      // A busy connection holds at most one job per (local) worker in the
-      // stream: another connection's job never waits behind more than that.
-      window: options.workers,
-      faults: workerFaultPlan(),
-    });
+    frontEnd = await FrontEnd.start(
+      {
+        servers,
+        queue,
+        privateQueue: isPrivate,
+        stream: { replicas: config.replicas ?? 1, storage: config.storage ?? 'memory' },
+        // A busy connection holds at most one job per (local) worker in the
+        // stream: another connection's job never waits behind more than that.
+        window: options.workers,
+        faults: workerFaultPlan(),
+      },
+      log,
+    );
     frontEnd.on('log', log);
     if (localWorkers > 0) {
       const urls = servers.join(',');

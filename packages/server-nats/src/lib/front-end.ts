@@ -166,10 +166,11 @@ export class FrontEnd extends EventEmitter<FrontEndEvents> {
     void this.#watchStatus();
   }
 
-  static async start(options: FrontEndOptions): Promise<FrontEnd> {
+  /** Connects and sets the queue up; `log` hears why a start waits (later lines are 'log' events). */
+  static async start(options: FrontEndOptions, log: (line: string) => void = () => {}): Promise<FrontEnd> {
     const nc = await connectNats(options.servers, 'fib-server-nats');
     try {
-      await setUpQueue(nc, options.queue, options.stream);
+      await setUpQueue(nc, options.queue, options.stream, log);
       const frontEnd = new FrontEnd(nc, options);
       await nc.flush();
       return frontEnd;
@@ -431,7 +432,7 @@ export class FrontEnd extends EventEmitter<FrontEndEvents> {
    */
   async #restoreQueue(): Promise<void> {
     try {
-      await setUpQueue(this.#nc, this.#options.queue, this.#options.stream);
+      await setUpQueue(this.#nc, this.#options.queue, this.#options.stream, (line) => this.emit('log', line));
     } catch (error) {
       // Left to the publishes' own retries, then ERR busy past the grace.
       this.emit('log', `could not set the work queue up again: ${error instanceof Error ? error.message : error}`);

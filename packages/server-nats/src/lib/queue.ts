@@ -80,18 +80,38 @@ const STREAM_NOT_FOUND = 10059;
 const SETUP_TIMEOUT_MS = 30_000;
 const SETUP_RETRY_MS = 500;
 
-/** ensureQueue, tried again while JetStream is not ready yet (a cluster electing its leader). */
-export async function setUpQueue(nc: NatsConnection, names: QueueNames, settings: StreamSettings): Promise<void> {
+/**
+ * ensureQueue, tried again while JetStream is not ready yet (a cluster
+ * electing its leader). The first failure is told to `log`, so that a start
+ * that waits says why.
+ */
+export async function setUpQueue(
+  nc: NatsConnection,
+  names: QueueNames,
+  settings: StreamSettings,
+  log: (line: string) => void = () => {},
+): Promise<void> {
   const deadline = Date.now() + SETUP_TIMEOUT_MS;
-  for (;;) {
+  for (let said = false; ; said = true) {
     try {
       await ensureQueue(nc, names, settings);
       return;
     } catch (error) {
-      if (Date.now() > deadline) throw error;
+      if (Date.now() > deadline)
+        throw new Error(`cannot set up the work queue: ${setUpFailure(error)}`, { cause: error });
+      if (!said)
+        log(`JetStream is not ready yet (${setUpFailure(error)}); trying again for up to ${SETUP_TIMEOUT_MS / 1000} s`);
     }
     await new Promise((resolve) => setTimeout(resolve, SETUP_RETRY_MS));
   }
+}
+
+/** Why set-up failed, with the fix when the server runs without JetStream (nats.js names that error). */
+function setUpFailure(error: unknown): string {
+  if (error instanceof Error && error.name === 'JetStreamNotEnabled') {
+    return 'the NATS server runs without JetStream: start nats-server with -js, or jetstream {} in its configuration';
+  }
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**

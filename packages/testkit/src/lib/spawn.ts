@@ -43,6 +43,12 @@ export interface BinRun {
 export interface RunOptions {
   /** Its own process group (pid = group id), so that a test can signal the server and all its children at once. */
   readonly detached?: boolean;
+  /**
+   * How long startBin waits for the ready line (default 20 s). A bin that
+   * waits for something on purpose (fib-server-nats for a JetStream cluster,
+   * up to 30 s) gets longer, so that its own error is what a failure shows.
+   */
+  readonly readyTimeoutMs?: number;
 }
 
 export function runBin(
@@ -124,7 +130,7 @@ export async function startBin(
   let address: ReadyAddress;
   try {
     address = await waitForReady(run.child.stdout!, {
-      timeoutMs: READY_TIMEOUT_MS,
+      timeoutMs: options.readyTimeoutMs ?? READY_TIMEOUT_MS,
       exited: run.exited,
       label: bin,
       context: () => `; stdout: ${run.stdout()} stderr: ${run.stderr()}`,
