@@ -69,12 +69,17 @@ export async function runCli(
   try {
     server = await program.start(options, report);
   } catch (error) {
-    const reason =
-      (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'address already in use' : (error as Error).message;
-    logger.error(
-      { event: 'listen-failed', code: (error as NodeJS.ErrnoException).code },
-      `cannot listen on ${formatHost(options.host)}:${options.port}: ${reason}`,
-    );
+    const { code, syscall, message, hostname } = error as NodeJS.ErrnoException & { hostname?: string };
+    if (syscall === 'listen' || (syscall === 'getaddrinfo' && hostname === options.host)) {
+      const reason = code === 'EADDRINUSE' ? 'address already in use' : message;
+      logger.error(
+        { event: 'listen-failed', code },
+        `cannot listen on ${formatHost(options.host)}:${options.port}: ${reason}`,
+      );
+    } else {
+      // Its workers, or what they need (NATS for fib-server-nats), cannot start.
+      logger.error({ event: 'start-failed' }, `cannot start: ${message}`);
+    }
     process.exit(1);
   }
   const { host, port } = server.address;
