@@ -3,7 +3,7 @@
 // that each test starts for itself on a free loopback port.
 import './helpers/reap.js';
 import test from 'ava';
-import { RawClient, cpuTicks, isAlive, runBin, serverStarter, until, type BinRun } from '@fib/testkit';
+import { RawClient, isAlive, runBin, serverStarter, until, untilOneComputes, type BinRun } from '@fib/testkit';
 import { natsStarter, streamLeader } from './helpers/nats-servers.js';
 
 const PKG = '@fib/server-nats';
@@ -22,12 +22,8 @@ async function startWorker(url: string, concurrency = 1): Promise<BinRun> {
   return worker;
 }
 
-/** 0.2 s of CPU: a worker spends that only on a big fib, so the job has reached it. */
-const BUSY_TICKS = 20;
-async function untilComputing(pid: number): Promise<void> {
-  const before = cpuTicks(pid);
-  await until(() => cpuTicks(pid) - before >= BUSY_TICKS, `worker ${pid} is computing`);
-}
+/** Once the worker has spent 0.2 s of CPU: only a big fib takes that, so the job has reached it. */
+const untilComputing = (pid: number) => untilOneComputes([pid], `worker ${pid} is computing`);
 
 test('a worker SIGKILLed mid-job: the job is redelivered to another worker and answered', async (t) => {
   const node = await nats.single();

@@ -20,6 +20,7 @@ export {
   descendants,
   isAlive,
   threadCount,
+  untilOneComputes,
   waitGone,
 } from './lib/processes.js';
 export {

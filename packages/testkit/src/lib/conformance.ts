@@ -2,7 +2,7 @@ import type { TestFn } from 'ava';
 import { FibClient, FibError } from '@fib/protocol';
 import { fib } from '@fib/core';
 import { RawClient, sendWithinIdleWindow } from './raw-client.js';
-import { descendants, waitGone } from './processes.js';
+import { descendants, untilOneComputes, waitGone } from './processes.js';
 import { runBin, serverStarter, type ServerRun } from './spawn.js';
 
 export interface ConformanceConfig {
@@ -205,12 +205,12 @@ export function conformance(test: TestFn, config: ConformanceConfig): void {
     const server = await start();
     const client = await RawClient.connect(server.port);
     t.is(await client.ask('1'), '1');
-    await client.write('32\n');
-    // Let the request reach the server before the signal does.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // fib(38) computes for about a second: the signal lands once it has begun.
+    await client.write('38\n');
     const children = descendants(server.pid);
+    await untilOneComputes([server.pid, ...children], 'the server computes fib(38)');
     const exit = server.stop('SIGTERM');
-    t.is(await client.line(), answer(32));
+    t.is(await client.line(), answer(38));
     t.deepEqual(await exit, { code: 0, signal: null });
     await client.closed;
     await waitGone(children);
@@ -222,10 +222,10 @@ export function conformance(test: TestFn, config: ConformanceConfig): void {
     const server = await startServer(base, undefined, { detached: true });
     const client = await RawClient.connect(server.port);
     t.is(await client.ask('1'), '1');
-    // fib(38) takes a good fraction of a second: the signal lands while it computes.
+    // fib(38) computes for about a second: the signal lands once it has begun.
     await client.write('38\n');
-    await new Promise((resolve) => setTimeout(resolve, 150));
     const children = descendants(server.pid);
+    await untilOneComputes([server.pid, ...children], 'the server computes fib(38)');
     const exit = server.stop('SIGTERM');
     t.is(await client.line(), answer(38));
     t.deepEqual(await exit, { code: 0, signal: null }, server.stderr());

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { until } from './until.js';
 
 /** The parent pid of every live process, read from /proc (Linux). */
 function parents(): Map<number, number> {
@@ -86,6 +87,19 @@ export function cpuState(pid: number): { state: string; ticks: number } | null {
 /** CPU time a process has used, threads included, in clock ticks; 0 once it is gone. */
 export function cpuTicks(pid: number): number {
   return cpuState(pid)?.ticks ?? 0;
+}
+
+/** 0.2 s of CPU (at the usual 100 ticks a second): more than a server or a worker spends on anything but a big fib. */
+const BUSY_TICKS = 20;
+
+/**
+ * Resolves once one of `pids` has computed for 0.2 s of CPU more than now: a
+ * request for a big fib has reached whoever computes it, without guessing how
+ * long that takes on a loaded machine.
+ */
+export async function untilOneComputes(pids: readonly number[], what = 'a worker is computing'): Promise<void> {
+  const before = pids.map(cpuTicks);
+  await until(() => pids.some((pid, i) => cpuTicks(pid) - before[i]! >= BUSY_TICKS), what);
 }
 
 /** Clock ticks per second in /proc/<pid>/stat: USER_HZ, 100 on every Linux the tests run on. */

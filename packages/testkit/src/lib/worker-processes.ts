@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fib } from '@fib/core';
 import { WORKER_FAULT_ENV } from '@fib/core/testing';
 import { FibClient } from '@fib/protocol';
-import { cpuTicks, descendants, isAlive, waitGone } from './processes.js';
+import { descendants, isAlive, untilOneComputes, waitGone } from './processes.js';
 import { RawClient } from './raw-client.js';
 import { serverStarter } from './spawn.js';
 import { until } from './until.js';
@@ -19,18 +19,6 @@ export interface WorkerProcessConfig {
   /** Its worker-process entry file, relative to the package, e.g. 'dist/worker.js'. */
   readonly childEntry: string;
 }
-
-/**
- * Resolves once one of `pids` has computed for BUSY_TICKS more than now: a
- * request has reached a worker, without guessing how long that takes.
- */
-async function untilOneComputes(pids: readonly number[]): Promise<void> {
-  const before = pids.map(cpuTicks);
-  await until(() => pids.some((pid, i) => cpuTicks(pid) - before[i]! >= BUSY_TICKS), 'a worker is computing');
-}
-
-/** 0.2 s of CPU (at the usual 100 ticks a second): more than a worker spends on anything but a big fib. */
-const BUSY_TICKS = 20;
 
 /**
  * What every strategy whose workers are processes owned by the server must do
