@@ -43,8 +43,15 @@ process.on('message', (m, handle) => {
   });
 });`,
 );
-/** Says ready, then never reads its channel again (a loop that never ends), so a handoff is never acknowledged. */
-const stuck = script('stuck', `${READY}\nsetTimeout(() => { for (;;) {} }, 50);`);
+/**
+ * Says ready, then "spinning", and never reads its channel again (a loop that
+ * never ends, begun once that message is written and before any message is
+ * read), so a handoff sent after "spinning" is never acknowledged.
+ */
+const stuck = script(
+  'stuck',
+  `${READY}\nsetTimeout(() => process.send({ '@fib': 'spinning' }, () => { for (;;) {} }), 50);`,
+);
 
 const start = (file: string) => () => processHandle(fork(file, [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] }));
 
@@ -155,6 +162,11 @@ async function acceptedSocket(): Promise<{ server: Socket; client: Socket; close
 test('a socket handed to a worker that dies before taking it comes back whole, for another worker', async (t) => {
   const { s } = supervisor(stuck);
   const first = s.add();
+  const spinning = new Promise<void>((resolve) =>
+    first.worker.onMessage((message) => {
+      if ((message as { '@fib'?: string })['@fib'] === 'spinning') resolve();
+    }),
+  );
   await first.ready;
   const { server, client, close } = await acceptedSocket();
   client.setEncoding('utf8');
@@ -162,7 +174,7 @@ test('a socket handed to a worker that dies before taking it comes back whole, f
   client.on('data', (d) => (answer += d));
   let released = 0;
   const release = () => released++;
-  await new Promise((resolve) => setTimeout(resolve, 150));
+  await spinning;
   const handed = new HandoffPort(first.worker, () => {}).give(server, release);
   process.kill(first.worker.id, 'SIGKILL');
   t.false(await handed, 'not taken');

@@ -9,6 +9,7 @@ import {
   serverStarter,
   type ServerRun,
   until,
+  untilOneComputes,
   waitGone,
 } from '@fib/testkit';
 import { start } from '@fib/server-cluster';
@@ -140,7 +141,7 @@ test('a connection handed to a worker that dies before taking it is served by an
   // fib(45) keeps the one worker's event loop blocked for seconds: the next
   // connection is handed to it but cannot be acknowledged.
   await busy.write('45\n');
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await untilOneComputes([worker!], 'the worker computes fib(45)');
   const late = await RawClient.connect(server.port);
   await late.write('20\n');
   process.kill(worker!, 'SIGKILL');
