@@ -18,7 +18,7 @@ export function natsStrategy(config: NatsConfig = {}): Strategy {
   };
 }
 
-/** With an embedded nats-server and `--workers` local workers: what `npx @fib/server-nats` runs. */
+/** With an embedded nats-server and `--workers` local workers: what `npx -p @fib/server-nats fib-server-nats` runs. */
 export const strategy: Strategy = natsStrategy();
 
 export function start(options?: NatsStartOptions): Promise<RunningServer> {
