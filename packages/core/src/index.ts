@@ -109,5 +109,6 @@ export {
   type LoggerOptions,
 } from './lib/log.js';
 export { notifyReady } from './lib/readiness.js';
+export { findOnPath, tiedToParent, type Command } from './lib/tied.js';
 export { reloader, type ReloadResult, type Reloader } from './lib/reload.js';
 export { WORKER_METRICS_TIMEOUT_MS, WorkerMetrics, answerMetrics } from './lib/workers/metrics-ipc.js';

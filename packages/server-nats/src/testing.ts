@@ -9,9 +9,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { tiedToParent } from './lib/tied.js';
+import { tiedToParent } from '@fib/core';
 
-export { tiedToParent, type Command } from './lib/tied.js';
+export { tiedToParent, type Command } from '@fib/core';
 import { queueNames } from './lib/wire.js';
 
 /** nats-server with JetStream is ready in ~50 ms; a loaded 2-core machine takes much longer. */

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { MARK, type KeeperMessage } from './keeper-messages.js';
-import { tiedToParent } from './tied.js';
+import { tiedToParent } from '@fib/core';
 
 /** nats-server drains JetStream on SIGTERM in milliseconds; past this it is killed. */
 const SERVER_STOP_MS = 5000;

@@ -1,22 +1,6 @@
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { findOnPath } from '@fib/core';
 
 export const NATS_SERVER = 'nats-server';
-
-/** The executable `name` on PATH; null when there is none. */
-export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): string | null {
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const file = join(dir, name);
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
 
 /** The nats-server executable on PATH; null when there is none. */
 export function findNatsServer(env: NodeJS.ProcessEnv = process.env): string | null {

@@ -1,5 +1,26 @@
+// Children tied to the process that starts them: Linux's parent-death
+// signal, set by util-linux's setpriv before it execs the program (the pid is
+// the program's own). Used for the nats-server a front-end keeps, and by the
+// test kit for every bin a test starts, so that nothing outlives a process
+// that was SIGKILLed before its clean-up could run.
 import { spawnSync } from 'node:child_process';
-import { findOnPath } from './nats-binary.js';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+/** The executable `name` on PATH; null when there is none. */
+export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): string | null {
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const file = join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
 
 /** A program and its arguments, as `spawn` takes them. */
 export interface Command {
