@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { tiedToParent } from '@fib/core';
 import { waitForReady, type ReadyAddress } from '../ready.js';
 
 const require = createRequire(import.meta.url);
@@ -58,7 +59,10 @@ export function runBin(
   env?: NodeJS.ProcessEnv,
   options: RunOptions = {},
 ): BinRun {
-  const child = spawn(process.execPath, [binPath(pkg, bin), ...args], {
+  // Tied to this test process: one that ava ends on a timeout (or a SIGKILL)
+  // before any after-hook runs takes its servers with it. The pid is node's.
+  const command = tiedToParent({ file: process.execPath, args: [binPath(pkg, bin), ...args] });
+  const child = spawn(command.file, command.args, {
     detached: options.detached === true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
