@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tiedToParent } from '@fib/core';
 import type { LoadResult } from '@fib/perf';
 import { spawnReady, type ReadyProcess } from '@fib/testkit/ready';
 import { median as medianOrNull } from '../stats.js';
@@ -38,11 +39,14 @@ export interface RunningServer {
 
 /** Starts a server script with `--port 0` and waits for its ready line. */
 export async function startScript(script: string, args: readonly string[] = []): Promise<RunningServer> {
-  const server: ReadyProcess = await spawnReady(process.execPath, [script, '--port', '0', ...args], {
+  // Should this process end first (an error, Ctrl-C, a SIGKILL), the server
+  // goes with it: the kernel's parent-death signal, or the exit handler
+  // where setpriv is missing.
+  const command = tiedToParent({ file: process.execPath, args: [script, '--port', '0', ...args] });
+  const server: ReadyProcess = await spawnReady(command.file, command.args, {
     timeoutMs: READY_TIMEOUT_MS,
     label: script,
   });
-  // Should this process end first (an error, Ctrl-C), the server goes with it.
   const onExit = () => server.child.kill('SIGKILL');
   process.once('exit', onExit);
   return {
