@@ -115,6 +115,26 @@ test('jobs that cost about a hop each are spread over the free workers, a few pe
   t.deepEqual(await Promise.all(results), Array(6).fill(fib(15)));
 });
 
+test('with sendAfterRead, the jobs of a read leave when its session is flushed, in one batch; without, at the end of the turn', async (t) => {
+  for (const sendAfterRead of [true, false]) {
+    const batches: number[][] = [];
+    const dispatcher = new Dispatcher<number>({
+      sendAfterRead,
+      send: (_worker, jobs) => batches.push(jobs.map((job) => job.n)),
+    });
+    dispatcher.ready(0);
+    const session = dispatcher.open();
+    const answers = [1, 2, 3].map((n) => session.compute(n));
+    t.deepEqual(batches, [], 'nothing leaves while the read is parsed');
+    session.flush?.();
+    t.deepEqual(batches, sendAfterRead ? [[1, 2, 3]] : [], `sendAfterRead: ${sendAfterRead}`);
+    await settle();
+    t.deepEqual(batches, [[1, 2, 3]], 'sent once');
+    dispatcher.answer(0, [1, 1, 2]);
+    t.deepEqual(await Promise.all(answers), [1, 1, 2]);
+  }
+});
+
 test('a job whose worker died goes ahead of every waiting job, once', async (t) => {
   const { dispatcher, sent } = harness(1);
   const session = dispatcher.open();

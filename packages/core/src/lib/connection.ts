@@ -248,7 +248,9 @@ export class Connection {
       chunk = Buffer.concat([this.#partial, chunk]);
       this.#partial = null;
     }
-    this.#flush(this.#parse(chunk, 0));
+    const out = this.#parse(chunk, 0);
+    this.#session.flush?.();
+    this.#flush(out);
   }
 
   /** Writes answers ready now; ends the connection if it was refused (line_too_long) and is all answered. */

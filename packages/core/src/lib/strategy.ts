@@ -15,6 +15,11 @@ export interface Session {
   compute(n: number): number | Promise<number>;
   /** The connection is gone: drop or cancel whatever it still has queued. */
   close(): void;
+  /**
+   * Every request of one read has been asked: a session that gathers
+   * requests into batches may send them now instead of at the end of the turn.
+   */
+  flush?(): void;
 }
 
 interface EngineLifecycle {

@@ -43,6 +43,13 @@ export interface DispatcherOptions<W> {
   readonly queueWait?: HistogramData | null;
   /** The n whose fib costs about one hop to this strategy's workers and back (default DEFAULT_HOP_N). */
   readonly hopN?: number;
+  /**
+   * Send a connection's jobs once its read is parsed (its session's `flush`),
+   * not at the end of the turn: for a dispatcher of one connection (thread),
+   * where waiting for other connections' reads gains no batching and costs
+   * a turn of the event loop per request.
+   */
+  readonly sendAfterRead?: boolean;
 }
 
 /**
@@ -76,6 +83,7 @@ export class Dispatcher<W> {
   readonly #queueWait: HistogramData | null;
   /** What a batch may cost, in units of fib(0)'s cost. */
   readonly #budget: number;
+  readonly #sendAfterRead: boolean;
   #nextId = 0;
   #closed: Error | null = null;
   /** An immediate will hand the queued jobs to the idle workers. */
@@ -85,6 +93,7 @@ export class Dispatcher<W> {
     this.#send = options.send;
     this.#queueWait = options.queueWait ?? null;
     this.#budget = BATCH_BUDGET_HOPS * COST[options.hopN ?? DEFAULT_HOP_N]!;
+    this.#sendAfterRead = options.sendAfterRead === true;
   }
 
   /** Jobs waiting for a worker. */
@@ -100,6 +109,9 @@ export class Dispatcher<W> {
       close: () => {
         lane.closed = true;
         for (const job of this.#queue.drop(lane)) job.reject(new ConnectionClosedError());
+      },
+      flush: () => {
+        if (this.#sendAfterRead && this.#pumping) this.#pump();
       },
     };
   }
@@ -166,7 +178,9 @@ export class Dispatcher<W> {
     // Every read of this turn of the event loop is parsed before the pump runs: its requests share batches.
     if (this.#idle.length > 0 && !this.#pumping) {
       this.#pumping = true;
-      setImmediate(() => this.#pump());
+      setImmediate(() => {
+        if (this.#pumping) this.#pump();
+      });
     }
   }
 

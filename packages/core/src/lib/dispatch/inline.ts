@@ -10,5 +10,6 @@ export function inlineUpTo(session: Session, maxN: number): Session {
   return {
     compute: (n) => (n <= maxN ? fib(n) : session.compute(n)),
     close: () => session.close(),
+    flush: () => session.flush?.(),
   };
 }
