@@ -71,6 +71,8 @@ class ThreadSession implements Session {
     this.#sessions = sessions;
     this.#faults = faults;
     this.#dispatcher = new Dispatcher<WorkerHandle>({
+      // This connection's own: nothing is gained by waiting for other reads.
+      sendAfterRead: true,
       send: (worker, jobs) => {
         const message: JobMessage = envelope('job', { task: taskOf(jobs, this.#faults) });
         worker.send(message);
@@ -86,6 +88,10 @@ class ThreadSession implements Session {
 
   compute(n: number): Promise<number> | number {
     return this.#session.compute(n);
+  }
+
+  flush(): void {
+    this.#session.flush?.();
   }
 
   close(): void {
