@@ -104,16 +104,20 @@ export class Dispatcher<W> {
   /** A connection's session: its requests wait in a lane of their own. */
   open(): DispatchSession {
     const lane = new Lane();
-    return {
+    const session: DispatchSession = {
       compute: (n) => this.#submit(n, lane),
       close: () => {
         lane.closed = true;
         for (const job of this.#queue.drop(lane)) job.reject(new ConnectionClosedError());
       },
-      flush: () => {
-        if (this.#sendAfterRead && this.#pumping) this.#pump();
-      },
     };
+    // Only then: the connection calls a session's flush after every read.
+    if (this.#sendAfterRead) {
+      session.flush = () => {
+        if (this.#pumping) this.#pump();
+      };
+    }
+    return session;
   }
 
   /** The jobs `worker` holds, if any, in the order of its answers. */
